@@ -1,0 +1,44 @@
+"""The catalogue of job types: what each accepts and the pipeline that runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from actors.context import JobContext
+
+Pipeline = Callable[["JobContext", Any], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class JobType:
+    name: str
+    title: str
+    description: str
+    params: type[BaseModel]
+    run: Pipeline
+    # Seconds; a job may ask for less with `time_limit`, never more.
+    time_limit: int = 600
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "type": self.name,
+            "title": self.title,
+            "description": self.description,
+            "params_schema": self.params.model_json_schema(),
+            "time_limit": self.time_limit,
+        }
+
+
+JOB_TYPES: dict[str, JobType] = {}
+
+
+def register(job_type: JobType) -> JobType:
+    if job_type.name in JOB_TYPES:
+        raise ValueError(f"job type {job_type.name!r} registered twice")
+    JOB_TYPES[job_type.name] = job_type
+    return job_type

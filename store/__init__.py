@@ -1,0 +1,1 @@
+"""Shared state: settings, the jobs table, the job lifecycle and the event channel."""

@@ -1,0 +1,60 @@
+"""Every Redis key and channel name jobcast uses, in one place.
+
+All names start with the configured namespace, so several deployments (or test runs)
+can share one Redis without seeing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Keys:
+    namespace: str
+
+    def seq(self, job_id: str) -> str:
+        """Counter holding the last event number of a job."""
+        return f"{self.namespace}:job:{job_id}:seq"
+
+    def log(self, job_id: str) -> str:
+        """Bounded list of the job's recent events, oldest first, for resume and gap-fill."""
+        return f"{self.namespace}:job:{job_id}:log"
+
+    def view(self, job_id: str) -> str:
+        """Hash with the job's live fields (JSON-encoded values), as of the last event."""
+        return f"{self.namespace}:job:{job_id}:view"
+
+    def output(self, job_id: str) -> str:
+        """String with the text streamed so far by the current step."""
+        return f"{self.namespace}:job:{job_id}:output"
+
+    def channel(self, job_id: str) -> str:
+        """Pub/sub channel carrying the job's events."""
+        return f"{self.namespace}:events:{job_id}"
+
+    @property
+    def channel_pattern(self) -> str:
+        """Pattern matching every job's channel: one subscription per web process."""
+        return f"{self.namespace}:events:*"
+
+    def job_id_of_channel(self, channel: str) -> str:
+        return channel.rsplit(":", 1)[1]
+
+    @property
+    def workers(self) -> str:
+        """Sorted set of worker process ids scored by their last heartbeat (unix time)."""
+        return f"{self.namespace}:workers"
+
+    @property
+    def duplicate_deliveries(self) -> str:
+        """Counter of `run_job` messages that found their job already claimed or finished."""
+        return f"{self.namespace}:stats:duplicate_deliveries"
+
+    @property
+    def dramatiq_namespace(self) -> str:
+        """Prefix of the broker's own keys."""
+        return f"{self.namespace}-dramatiq"
+
+    def job_keys(self, job_id: str) -> list[str]:
+        return [self.seq(job_id), self.log(job_id), self.view(job_id), self.output(job_id)]

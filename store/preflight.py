@@ -1,0 +1,48 @@
+"""Start-up checks: a process that cannot reach its dependencies says so in one line."""
+
+from __future__ import annotations
+
+import sys
+
+from redis import Redis, RedisError
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from store.db import make_engine
+from store.settings import Settings
+
+
+def _fail(message: str) -> None:
+    print(f"jobcast: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def require_redis(settings: Settings) -> str:
+    if settings.redis_url is None:
+        _fail(
+            "REDIS_URL is not set: point it at Redis (`make run` starts an embedded "
+            "server for development)"
+        )
+    assert settings.redis_url is not None
+    return settings.redis_url
+
+
+def check_or_exit(settings: Settings) -> None:
+    url = require_redis(settings)
+    try:
+        with Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
+            client.ping()
+    except RedisError as error:
+        _fail(f"cannot reach Redis at {url}: {error}")
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+            migrated = inspect(connection).has_table("job")
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
+        _fail(f"cannot reach the database at {settings.database_url}: {reason}")
+    finally:
+        engine.dispose()
+    if not migrated:
+        _fail(f"the database at {settings.database_url} has no tables: run `make migrate`")

@@ -1,0 +1,76 @@
+"""What one attempt of a running job reports: progress and streamed output.
+
+Progress never goes down within an attempt and stays below 100 until the job completes;
+the row copies the live progress at most once per `persist_every` seconds, so the
+database never sees one write per step or token.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from store import jobs
+from store.backends import Backends
+from store.view import iso
+from store.models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class Reporter:
+    def __init__(
+        self, b: Backends, job_id: str, attempt: int, persist_every: float = 1.0
+    ) -> None:
+        self.b = b
+        self.job_id = job_id
+        self.attempt = attempt
+        self.persist_every = persist_every
+        self.progress_value = 0
+        self.message: str | None = None
+        self.stage: str | None = None
+        self.last_seq = 0
+        self._persisted_at = 0.0
+        self.refused = False
+
+    def progress(self, pct: float, message: str | None = None, stage: str | None = None) -> int:
+        """Publish a progress event; returns the progress now shown (never lower than before)."""
+        if not 0 <= pct <= 100:
+            raise ValueError(f"progress must be within 0..100, got {pct}")
+        self.progress_value = max(self.progress_value, min(int(pct), 99))
+        self.message = message if message is not None else self.message
+        self.stage = stage if stage is not None else self.stage
+        payload = {"progress": self.progress_value, "message": self.message, "stage": self.stage}
+        view = {**payload, "updated_at": iso(utcnow())}
+        self._sent(self.b.events.publish(
+            self.job_id, "progress", payload, attempt=self.attempt, floor=self.last_seq, view=view
+        ))
+        if time.monotonic() - self._persisted_at >= self.persist_every:
+            self.persist()
+        return self.progress_value
+
+    def output(self, stage: str, delta: str) -> None:
+        """Publish one `output` event: `delta` is appended to the stage's text."""
+        if not delta:
+            return
+        payload = {"stage": stage, "delta": delta}
+        self._sent(self.b.events.publish(
+            self.job_id, "output", payload, attempt=self.attempt, floor=self.last_seq
+        ))
+
+    def persist(self) -> None:
+        self._persisted_at = time.monotonic()
+        if self.last_seq:
+            jobs.save_progress(
+                self.b, self.job_id, self.attempt, self.progress_value, self.message,
+                self.stage, self.last_seq,
+            )
+
+    def _sent(self, seq: int) -> None:
+        if seq == 0:
+            # The job ended (cancelled, timed out) or another attempt took over.
+            if not self.refused:
+                log.info("job %s attempt %s: events refused", self.job_id, self.attempt)
+            self.refused = True
+            return
+        self.last_seq = seq

@@ -1,0 +1,103 @@
+"""Settings, read once from the environment (and `.env`) and passed down as values.
+
+Nothing else in the code base reads `os.environ`.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """A configuration mistake, reported as one line at start-up."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    database_url: str = "sqlite:///./jobcast.db"
+    redis_url: str | None = None
+    # Prefix of every Redis key and channel we own; tests use one of their own.
+    redis_namespace: str = Field(default="jobcast", alias="JOBCAST_REDIS_NAMESPACE")
+
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    llm: Literal["openai", "simulated"] | None = Field(default=None, alias="JOBCAST_LLM")
+    model: str | None = Field(default=None, alias="JOBCAST_MODEL")
+
+    api_keys: str | None = Field(default=None, alias="JOBCAST_API_KEYS")
+    job_ttl: int = Field(default=86400, alias="JOBCAST_JOB_TTL", gt=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    # The simulated provider: seconds to the first token, then tokens per second.
+    sim_ttft: float = Field(default=0.4, alias="JOBCAST_SIM_TTFT", ge=0)
+    sim_tps: float = Field(default=40.0, alias="JOBCAST_SIM_TPS", gt=0)
+
+    # Worker tuning.
+    worker_heartbeat_s: float = Field(default=5.0, alias="JOBCAST_WORKER_HEARTBEAT", gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, url: str) -> str:
+        scheme = url.split(":", 1)[0]
+        if scheme.startswith("postgres"):
+            # Users paste `postgres://` or `postgresql://`; we ship the psycopg 3 driver.
+            rest = url.split("://", 1)[1] if "://" in url else ""
+            return f"postgresql+psycopg://{rest}"
+        if scheme.startswith("sqlite"):
+            return url
+        raise ValueError(f"unsupported database {scheme!r}: use sqlite:/// or postgresql://")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return url or None
+
+    @model_validator(mode="after")
+    def _pick_provider(self) -> Settings:
+        if self.llm is None:
+            uses_openai = bool(self.openai_api_key or self.openai_base_url)
+            object.__setattr__(self, "llm", "openai" if uses_openai else "simulated")
+        return self
+
+    @property
+    def provider(self) -> str:
+        return self.llm or "simulated"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    # `loc` holds the alias (JOBCAST_…) where a field has one, else the field name.
+    env_name = ".".join(str(part) for part in first["loc"]).upper() or "settings"
+    return f"{env_name}: {first['msg']}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The one Settings instance of this process."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigError(_describe(error)) from None
+
+
+def settings_or_exit() -> Settings:
+    """Settings for a process entry point: a mistake is one line on stderr and exit 2."""
+    try:
+        return get_settings()
+    except ConfigError as error:
+        print(f"jobcast: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,1 @@
+"""The web side: REST routes, the WebSocket relay and the dashboard (`uvicorn web.app:app`)."""

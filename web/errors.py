@@ -1,0 +1,77 @@
+"""The one error shape of the API, and the handlers that produce it.
+
+    ApiError
+     ├── raised by routes for client mistakes (400, 404, 409, 413, 422)
+     └── raised for dependencies that are down (503)
+    Anything else that escapes a route is a bug: logged, answered 500 in the same shape.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+def error_response(
+    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+) -> JSONResponse:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return JSONResponse({"error": error}, status_code=status)
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.details)
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    response = error_response(exc.status_code, code, str(exc.detail))
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def on_dependency_down(request: Request, exc: Exception) -> Response:
+    which = "redis" if isinstance(exc, RedisError) else "database"
+    log.warning("%s unavailable during %s %s: %s", which, request.method, request.url.path, exc)
+    return error_response(503, "unavailable", f"the {which} is unavailable; try again shortly")
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error in %s %s", request.method, request.url.path)
+    return error_response(500, "internal", "internal server error")
+
+
+HANDLERS: dict[Any, Any] = {
+    ApiError: on_api_error,
+    HTTPException: on_http_exception,
+    RedisError: on_dependency_down,
+    OperationalError: on_dependency_down,
+    Exception: on_unexpected,
+}

@@ -1,0 +1,160 @@
+"""`GET /jobs/{id}/events`: the job's events over a WebSocket, in order, exactly once.
+
+Subscribe first, then read the snapshot (seq S) or the replay after `?after=N`; live
+events at or below what was sent are dropped, a gap is filled from the replay log (or
+answered with a fresh snapshot), and the terminal `status` event ends the connection
+with 1000.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from starlette.concurrency import run_in_threadpool
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from store import jobs
+from store.backends import Backends
+from store.events import TERMINAL_STATUSES, now_iso
+from store.view import job_json
+from web.relay import Hub, Subscription
+
+log = logging.getLogger(__name__)
+
+CLOSE_NOT_FOUND = 4404
+CLOSE_BAD_REQUEST = 4400
+CLOSE_INTERNAL = 1011
+
+
+class Stream:
+    """What one connection has sent so far, and the means to send more."""
+
+    def __init__(self, ws: WebSocket, b: Backends, job_id: str) -> None:
+        self.ws = ws
+        self.b = b
+        self.job_id = job_id
+        self.last = 0
+        self.done = False
+
+    async def send_snapshot(self) -> None:
+        job = await run_in_threadpool(self._job_view)
+        message = {
+            "job_id": self.job_id,
+            "seq": job["seq"],
+            "type": "snapshot",
+            "ts": now_iso(),
+            "job": job,
+        }
+        await self.ws.send_text(json.dumps(message))
+        self.last = job["seq"]
+        self.done = job["status"] in TERMINAL_STATUSES
+
+    def _job_view(self) -> dict[str, object]:
+        return job_json(jobs.get(self.b, self.job_id), self.b.events.snapshot(self.job_id))
+
+    async def catch_up(self, after: int) -> None:
+        """Send what follows `after`: from the replay log if it still holds it, else a snapshot."""
+        events = await run_in_threadpool(self.b.events.replay, self.job_id, after)
+        if events is None:
+            await self.send_snapshot()
+            return
+        self.last = max(self.last, after)
+        for event in events:
+            await self.ws.send_text(event.raw)
+            self.last, self.done = event.seq, event.terminal
+        if not events:
+            # Nothing after `after`: done if the client already holds the terminal event.
+            status = (await run_in_threadpool(self._job_view))["status"]
+            self.done = status in TERMINAL_STATUSES
+
+    async def follow(self, sub: Subscription) -> None:
+        while not self.done:
+            event = await sub.get()
+            if event.seq <= self.last:
+                continue
+            if event.seq > self.last + 1:
+                await self.catch_up(self.last)
+                continue
+            await self.ws.send_text(event.raw)
+            self.last, self.done = event.seq, event.terminal
+
+
+def _after(ws: WebSocket) -> int | None:
+    raw = ws.query_params.get("after")
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise ValueError("after must be a non-negative integer")
+    return int(raw)
+
+
+async def job_events(ws: WebSocket) -> None:
+    job_id = ws.path_params["job_id"]
+    b: Backends = ws.app.state.backends
+    hub: Hub = ws.app.state.hub
+    await ws.accept()
+    try:
+        after = _after(ws)
+        await run_in_threadpool(jobs.get, b, job_id, "anonymous")
+    except ValueError as error:
+        await ws.close(CLOSE_BAD_REQUEST, str(error))
+        return
+    except jobs.JobNotFound:
+        await ws.close(CLOSE_NOT_FOUND, "no such job")
+        return
+    sub = hub.subscribe(job_id)
+    try:
+        code = await _serve(ws, Stream(ws, b, job_id), sub, after)
+    finally:
+        hub.unsubscribe(sub)
+    if code is not None:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await ws.close(code)
+
+
+async def _serve(ws: WebSocket, stream: Stream, sub: Subscription, after: int | None) -> int | None:
+    """Run the connection; returns the close code, or None when the client left."""
+
+    async def pump() -> None:
+        if after is None:
+            await stream.send_snapshot()
+        else:
+            await stream.catch_up(after)
+        await stream.follow(sub)
+
+    tasks = {
+        "pump": asyncio.create_task(pump()),
+        "client": asyncio.create_task(_client_gone(ws)),
+        "ended": asyncio.create_task(sub.ended.wait()),
+    }
+    done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+    for task in tasks.values():
+        task.cancel()
+    await asyncio.gather(*tasks.values(), return_exceptions=True)
+    pump_task = tasks["pump"]
+    if pump_task in done:
+        error = pump_task.exception()
+        if error is None:
+            return 1000
+        if isinstance(error, WebSocketDisconnect):
+            return None
+        log.error("job %s: event stream failed: %r", stream.job_id, error)
+        return CLOSE_INTERNAL
+    if tasks["ended"] in done:
+        return sub.close_code
+    return None
+
+
+async def _client_gone(ws: WebSocket) -> None:
+    """Returns when the client disconnects; what it sends is ignored."""
+    while True:
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+
+
+routes = [WebSocketRoute("/jobs/{job_id}/events", job_events)]

@@ -1,0 +1,115 @@
+"""REST routes for jobs: submit, fetch (the polling fallback), list, job types."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from actors import run_job
+from actors.registry import JOB_TYPES
+from store import jobs
+from store.backends import Backends
+from store.status import JobStatus
+from store.view import job_json
+from web.errors import ApiError
+from web.submit import parse_submission, read_json_body
+
+log = logging.getLogger(__name__)
+
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+
+
+def backends(request: Request) -> Backends:
+    b: Backends = request.app.state.backends
+    return b
+
+
+def owner_of(request: Request) -> str:
+    # Every caller is "anonymous" until API keys exist (JOBCAST_API_KEYS, issue #6).
+    return "anonymous"
+
+
+async def submit(request: Request) -> JSONResponse:
+    submission = parse_submission(await read_json_body(request))
+    b = backends(request)
+    job = await run_in_threadpool(
+        jobs.create,
+        b,
+        type=submission.type,
+        params=submission.params,
+        owner=owner_of(request),
+        priority=submission.priority,
+        time_limit=submission.time_limit,
+    )
+    # The row is committed before the message exists, so a worker never finds it missing.
+    await run_in_threadpool(run_job.send, job.id)
+    headers = {"Location": f"/jobs/{job.id}"}
+    return JSONResponse(job_json(job), status_code=202, headers=headers)
+
+
+def _load(b: Backends, job_id: str, owner: str) -> dict[str, Any]:
+    try:
+        job = jobs.get(b, job_id, owner)
+    except jobs.JobNotFound:
+        raise ApiError(404, "not_found", f"no job {job_id}") from None
+    return job_json(job, b.events.snapshot(job_id))
+
+
+async def get_job(request: Request) -> JSONResponse:
+    job_id = request.path_params["job_id"]
+    data = await run_in_threadpool(_load, backends(request), job_id, owner_of(request))
+    return JSONResponse(data)
+
+
+def _query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        message = f"{name} must be an integer from {low} to {high}"
+        raise ApiError(422, "invalid_query", message, [{"field": name, "message": message}])
+    return int(raw)
+
+
+def _list(b: Backends, owner: str, **filters: Any) -> dict[str, Any]:
+    try:
+        page, next_cursor = jobs.list_page(b, owner=owner, **filters)
+    except jobs.BadCursor as error:
+        detail = [{"field": "cursor", "message": str(error)}]
+        raise ApiError(422, "invalid_query", str(error), detail) from None
+    live = b.events.snapshots([job.id for job in page])
+    return {"jobs": [job_json(job, live[job.id]) for job in page], "next": next_cursor}
+
+
+async def list_jobs(request: Request) -> JSONResponse:
+    status = request.query_params.get("status") or None
+    if status is not None and status not in set(JobStatus):
+        allowed = ", ".join(JobStatus)
+        message = f"status must be one of: {allowed}"
+        raise ApiError(422, "invalid_query", message, [{"field": "status", "message": message}])
+    filters = {
+        "status": status,
+        "type": request.query_params.get("type") or None,
+        "limit": _query_int(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE),
+        "cursor": request.query_params.get("cursor") or None,
+    }
+    data = await run_in_threadpool(_list, backends(request), owner_of(request), **filters)
+    return JSONResponse(data)
+
+
+async def job_types(request: Request) -> JSONResponse:
+    return JSONResponse([job_type.describe() for job_type in JOB_TYPES.values()])
+
+
+routes = [
+    Route("/jobs", submit, methods=["POST"]),
+    Route("/jobs", list_jobs, methods=["GET"]),
+    Route("/jobs/{job_id}", get_job, methods=["GET"]),
+    Route("/job-types", job_types, methods=["GET"]),
+]

@@ -1,0 +1,162 @@
+"""The OpenAPI 3 document of the HTTP routes (the WebSocket protocol is in the README)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from actors.registry import JOB_TYPES
+from web.submit import MAX_BODY_BYTES, PRIORITY_RANGE
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    reasons = {
+        400: "malformed JSON",
+        404: "unknown job id",
+        413: f"body over {MAX_BODY_BYTES // 1024} KiB",
+        422: "unknown type, or params / query failing validation",
+        503: "database or Redis unavailable",
+    }
+    return {str(status): _json(_ERROR, reasons[status]) for status in statuses}
+
+
+def _job_schema() -> dict[str, Any]:
+    nullable_str = {"type": ["string", "null"]}
+    nullable_obj = {"type": ["object", "null"]}
+    return {
+        "type": "object",
+        "required": ["id", "type", "status", "progress", "seq", "params", "attempts"],
+        "properties": {
+            "id": {"type": "string"},
+            "type": {"type": "string", "enum": sorted(JOB_TYPES)},
+            "status": {
+                "type": "string",
+                "enum": ["pending", "running", "retrying", "completed", "failed", "cancelled"],
+            },
+            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+            "message": nullable_str,
+            "stage": nullable_str,
+            "params": {"type": "object"},
+            "result": nullable_obj,
+            "error": nullable_obj,
+            "output": nullable_str,
+            "attempts": {"type": "integer"},
+            "priority": {"type": "integer"},
+            "time_limit": {"type": ["integer", "null"]},
+            "seq": {"type": "integer", "description": "last event included in this view"},
+            "usage": nullable_obj,
+            "created_at": {"type": "string", "format": "date-time"},
+            "started_at": {"type": ["string", "null"], "format": "date-time"},
+            "finished_at": {"type": ["string", "null"], "format": "date-time"},
+            "updated_at": {"type": "string", "format": "date-time"},
+        },
+    }
+
+
+def _paths() -> dict[str, Any]:
+    job = {"$ref": "#/components/schemas/Job"}
+    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    low, high = PRIORITY_RANGE
+    submit_body = {
+        "type": "object",
+        "required": ["type"],
+        "additionalProperties": False,
+        "properties": {
+            "type": {"type": "string", "enum": sorted(JOB_TYPES)},
+            "params": {"type": "object", "description": "see GET /job-types"},
+            "priority": {"type": "integer", "minimum": low, "maximum": high, "default": 0},
+            "time_limit": {"type": "integer", "minimum": 1, "description": "seconds"},
+        },
+    }
+    query = [
+        {"name": "status", "in": "query", "schema": {"type": "string"}},
+        {"name": "type", "in": "query", "schema": {"type": "string"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200}},
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+    ]
+    return {
+        "/jobs": {
+            "post": {
+                "summary": "Submit a job",
+                "requestBody": {"required": True, **_json(submit_body, "the job")},
+                "responses": {"202": _json(job, "accepted"), **_errors(400, 413, 422, 503)},
+            },
+            "get": {
+                "summary": "List jobs, newest first",
+                "parameters": query,
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "properties": {
+                                "jobs": {"type": "array", "items": job},
+                                "next": {"type": ["string", "null"]},
+                            },
+                        },
+                        "a page of jobs",
+                    ),
+                    **_errors(422, 503),
+                },
+            },
+        },
+        "/jobs/{job_id}": {
+            "get": {
+                "summary": "The job's live view (the polling fallback of the WebSocket)",
+                "parameters": [job_id],
+                "responses": {"200": _json(job, "the job"), **_errors(404, 503)},
+            }
+        },
+        "/job-types": {
+            "get": {
+                "summary": "Job types with the JSON Schema of their params",
+                "responses": {"200": _json({"type": "array"}, "job types")},
+            }
+        },
+        "/health": {
+            "get": {
+                "summary": "Database, Redis and live workers",
+                "responses": {
+                    "200": _json({"type": "object"}, "healthy"),
+                    "503": _json({"type": "object"}, "a dependency is down or no worker"),
+                },
+            }
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "jobcast",
+            "version": "0.1.0",
+            "description": "Long LLM generation jobs with live progress. Events stream over "
+            "the WebSocket GET /jobs/{job_id}/events (see README).",
+        },
+        "paths": _paths(),
+        "components": {
+            "schemas": {
+                "Job": _job_schema(),
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                                "details": {"type": "array", "items": {"type": "object"}},
+                            },
+                        }
+                    },
+                },
+            }
+        },
+    }
