@@ -56,7 +56,9 @@ async def _run_attempt(rt: Runtime, job: Job) -> None:
     usage = ctx.usage.as_json()
     try:
         if "result" in outcome:
-            await asyncio.to_thread(jobs.complete, b, job.id, job.attempts, outcome["result"], usage)
+            await asyncio.to_thread(
+                jobs.complete, b, job.id, job.attempts, outcome["result"], usage
+            )
         else:
             await asyncio.to_thread(jobs.fail, b, job.id, job.attempts, outcome["error"], usage)
     except (IllegalTransition, jobs.StaleAttempt) as ended:

@@ -187,7 +187,9 @@ class EventChannel:
 
 def _snapshot(raw_view: dict[bytes, bytes], raw_output: bytes | None) -> Snapshot:
     fields = {
-        key.decode(): json.loads(value) for key, value in raw_view.items() if not key.startswith(b"_")
+        key.decode(): json.loads(value)
+        for key, value in raw_view.items()
+        if not key.startswith(b"_")
     }
     seq = int(fields.pop("seq", 0))
     output = raw_output.decode() if raw_output is not None else None

@@ -145,7 +145,12 @@ def _transition(
 
 
 def save_progress(
-    b: Backends, job_id: str, attempt: int, progress: int, message: str | None, stage: str | None,
+    b: Backends,
+    job_id: str,
+    attempt: int,
+    progress: int,
+    message: str | None,
+    stage: str | None,
     seq: int,
 ) -> None:
     """Copy live progress to the row (callers bound the rate); a no-op once the attempt ended."""

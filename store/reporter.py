@@ -19,9 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class Reporter:
-    def __init__(
-        self, b: Backends, job_id: str, attempt: int, persist_every: float = 1.0
-    ) -> None:
+    def __init__(self, b: Backends, job_id: str, attempt: int, persist_every: float = 1.0) -> None:
         self.b = b
         self.job_id = job_id
         self.attempt = attempt
@@ -30,7 +28,7 @@ class Reporter:
         self.message: str | None = None
         self.stage: str | None = None
         self.last_seq = 0
-        self._persisted_at = 0.0
+        self._persisted_at = float("-inf")
         self.refused = False
 
     def progress(self, pct: float, message: str | None = None, stage: str | None = None) -> int:
@@ -42,9 +40,16 @@ class Reporter:
         self.stage = stage if stage is not None else self.stage
         payload = {"progress": self.progress_value, "message": self.message, "stage": self.stage}
         view = {**payload, "updated_at": iso(utcnow())}
-        self._sent(self.b.events.publish(
-            self.job_id, "progress", payload, attempt=self.attempt, floor=self.last_seq, view=view
-        ))
+        self._sent(
+            self.b.events.publish(
+                self.job_id,
+                "progress",
+                payload,
+                attempt=self.attempt,
+                floor=self.last_seq,
+                view=view,
+            )
+        )
         if time.monotonic() - self._persisted_at >= self.persist_every:
             self.persist()
         return self.progress_value
@@ -54,16 +59,23 @@ class Reporter:
         if not delta:
             return
         payload = {"stage": stage, "delta": delta}
-        self._sent(self.b.events.publish(
-            self.job_id, "output", payload, attempt=self.attempt, floor=self.last_seq
-        ))
+        self._sent(
+            self.b.events.publish(
+                self.job_id, "output", payload, attempt=self.attempt, floor=self.last_seq
+            )
+        )
 
     def persist(self) -> None:
         self._persisted_at = time.monotonic()
         if self.last_seq:
             jobs.save_progress(
-                self.b, self.job_id, self.attempt, self.progress_value, self.message,
-                self.stage, self.last_seq,
+                self.b,
+                self.job_id,
+                self.attempt,
+                self.progress_value,
+                self.message,
+                self.stage,
+                self.last_seq,
             )
 
     def _sent(self, seq: int) -> None:

@@ -1,9 +1,9 @@
 """The one error shape of the API, and the handlers that produce it.
 
-    ApiError
-     ├── raised by routes for client mistakes (400, 404, 409, 413, 422)
-     └── raised for dependencies that are down (503)
-    Anything else that escapes a route is a bug: logged, answered 500 in the same shape.
+ApiError
+ ├── raised by routes for client mistakes (400, 404, 409, 413, 422)
+ └── raised for dependencies that are down (503)
+Anything else that escapes a route is a bug: logged, answered 500 in the same shape.
 """
 
 from __future__ import annotations

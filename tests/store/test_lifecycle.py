@@ -1,0 +1,147 @@
+"""The lifecycle: legal moves only, one terminal event, progress that never goes back."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import pytest
+
+from store import jobs
+from store.backends import Backends
+from store.reporter import Reporter
+from store.status import TRANSITIONS, IllegalTransition, JobStatus, check_transition
+
+
+def new_job(b: Backends) -> str:
+    return jobs.create(b, type="chat", params={"prompt": "hi"}).id
+
+
+def statuses(b: Backends, job_id: str) -> list[str]:
+    events = b.events.replay(job_id, 0) or []
+    return [e.raw for e in events if e.kind == "status"]
+
+
+def test_a_new_job_is_pending_at_seq_zero(backends: Backends) -> None:
+    job = jobs.get(backends, new_job(backends))
+    assert (job.status, job.seq, job.attempts, job.progress) == ("pending", 0, 0, 0)
+    assert job.created_at.tzinfo is UTC
+
+
+def test_claim_starts_an_attempt_and_publishes_running(backends: Backends) -> None:
+    job_id = new_job(backends)
+    job = jobs.claim(backends, job_id)
+    assert (job.status, job.attempts, job.seq) == ("running", 1, 1)
+    assert job.started_at is not None and job.started_at.tzinfo is UTC
+    assert jobs.get(backends, job_id).seq == 1
+    assert '"status": "running"' in statuses(backends, job_id)[0]
+
+
+def test_a_second_claim_is_refused(backends: Backends) -> None:
+    job_id = new_job(backends)
+    jobs.claim(backends, job_id)
+    with pytest.raises(IllegalTransition):
+        jobs.claim(backends, job_id)
+    assert jobs.get(backends, job_id).attempts == 1
+
+
+def test_complete_sets_progress_100_and_result(backends: Backends) -> None:
+    job_id = new_job(backends)
+    jobs.claim(backends, job_id)
+    usage = {"provider": "simulated", "llm_calls": 1}
+    job = jobs.complete(backends, job_id, 1, {"text": "done"}, usage)
+    stored = jobs.get(backends, job_id)
+    assert (stored.status, stored.progress, stored.result) == ("completed", 100, {"text": "done"})
+    assert stored.usage == usage and stored.seq == job.seq == 2
+    assert stored.finished_at is not None and stored.finished_at.tzinfo is UTC
+
+
+@pytest.mark.parametrize("finish", ["complete", "fail"])
+def test_terminal_states_never_change(backends: Backends, finish: str) -> None:
+    job_id = new_job(backends)
+    jobs.claim(backends, job_id)
+    if finish == "complete":
+        jobs.complete(backends, job_id, 1, {"text": "x"}, {})
+    else:
+        jobs.fail(backends, job_id, 1, {"code": "internal", "message": "boom"})
+    before = jobs.get(backends, job_id)
+    with pytest.raises(IllegalTransition):
+        jobs.complete(backends, job_id, 1, {"text": "late"}, {})
+    with pytest.raises(IllegalTransition):
+        jobs.fail(backends, job_id, 1, {"code": "internal", "message": "late"})
+    with pytest.raises(IllegalTransition):
+        jobs.claim(backends, job_id)
+    after = jobs.get(backends, job_id)
+    assert (after.status, after.seq, after.result, after.error) == (
+        before.status,
+        before.seq,
+        before.result,
+        before.error,
+    )
+    assert len(statuses(backends, job_id)) == 2  # running + the one terminal event
+
+
+def test_a_pending_job_cannot_complete(backends: Backends) -> None:
+    job_id = new_job(backends)
+    with pytest.raises(IllegalTransition):
+        jobs.complete(backends, job_id, 0, {"text": "x"}, {})
+    assert jobs.get(backends, job_id).status == "pending"
+
+
+def test_a_stale_attempt_cannot_finish_the_job(backends: Backends) -> None:
+    job_id = new_job(backends)
+    jobs.claim(backends, job_id)
+    with pytest.raises(jobs.StaleAttempt):
+        jobs.complete(backends, job_id, 7, {"text": "x"}, {})
+    assert jobs.get(backends, job_id).status == "running"
+
+
+def test_the_transition_table_is_checked() -> None:
+    for current in JobStatus:
+        for wanted in JobStatus:
+            if wanted in TRANSITIONS[current]:
+                check_transition("j", current, wanted)
+            else:
+                with pytest.raises(IllegalTransition):
+                    check_transition("j", current, wanted)
+    assert TRANSITIONS[JobStatus.COMPLETED] == frozenset()
+
+
+def test_progress_never_decreases_and_waits_for_completion_to_reach_100(
+    backends: Backends,
+) -> None:
+    job_id = new_job(backends)
+    jobs.claim(backends, job_id)
+    reporter = Reporter(backends, job_id, 1, persist_every=0)
+    shown = [reporter.progress(p, f"step {p}") for p in (10, 50, 30, 100)]
+    assert shown == [10, 50, 50, 99]
+    events = [e for e in backends.events.replay(job_id, 0) or [] if e.kind == "progress"]
+    assert [e.raw.count('"progress": 50') for e in events] == [0, 1, 1, 0]
+    assert jobs.get(backends, job_id).progress == 99
+    with pytest.raises(ValueError):
+        reporter.progress(101)
+
+
+def test_events_of_a_finished_job_are_refused(backends: Backends) -> None:
+    job_id = new_job(backends)
+    jobs.claim(backends, job_id)
+    reporter = Reporter(backends, job_id, 1)
+    reporter.output("answer", "partial")
+    jobs.fail(backends, job_id, 1, {"code": "internal", "message": "boom"})
+    seq = jobs.get(backends, job_id).seq
+    reporter.progress(60, "late")
+    reporter.output("answer", " more")
+    assert reporter.refused
+    assert backends.events.snapshot(job_id).seq == seq
+    assert jobs.get(backends, job_id).output == "partial"
+
+
+def test_progress_is_copied_to_the_row_at_a_bounded_rate(backends: Backends) -> None:
+    job_id = new_job(backends)
+    jobs.claim(backends, job_id)
+    reporter = Reporter(backends, job_id, 1, persist_every=3600)
+    reporter.progress(10, "first")  # the first report is written at once
+    reporter.progress(20, "second")
+    assert jobs.get(backends, job_id).progress == 10
+    reporter.persist()
+    row = jobs.get(backends, job_id)
+    assert (row.progress, row.message, row.seq) == (20, "second", reporter.last_seq)
