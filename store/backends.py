@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from redis import BlockingConnectionPool, Redis
@@ -37,7 +38,8 @@ def redis_client(url: str, name: str, pool_size: int = REDIS_POOL_SIZE) -> Redis
         socket_timeout=REDIS_SOCKET_TIMEOUT_S,
         socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
         health_check_interval=30,
-        client_name=name,
+        # The pid tells processes apart in CLIENT LIST.
+        client_name=f"{name}-{os.getpid()}",
     )
     return Redis(connection_pool=pool)
 

@@ -18,6 +18,7 @@ from store.backends import Backends, connect
 from store.migrate import upgrade
 from store.settings import Settings
 from tests.databases import postgres_database
+from tests.stack import Stack, start_stack
 
 
 @pytest.fixture(scope="session")
@@ -87,3 +88,22 @@ def backends(database_url: str, redis_url: str, namespace: str) -> Iterator[Back
     yield b
     b.redis.close()
     b.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def stack(
+    sqlite_url: str, redis_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """One web process and one worker for the whole session, on SQLite and our Redis."""
+    env = {
+        "DATABASE_URL": sqlite_url,
+        "REDIS_URL": redis_url,
+        "JOBCAST_REDIS_NAMESPACE": namespace,
+        "JOBCAST_LLM": "simulated",
+        "JOBCAST_SIM_TTFT": "0.05",
+        "JOBCAST_SIM_TPS": "150",
+        "JOBCAST_WORKER_HEARTBEAT": "1",
+    }
+    running = start_stack(env, tmp_path_factory.mktemp("logs"))
+    yield running
+    running.stop()

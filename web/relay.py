@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections import deque
 
 from redis.asyncio import Redis
@@ -60,7 +61,7 @@ class Hub:
         self.keys = keys
         self._redis = Redis.from_url(
             redis_url,
-            client_name="jobcast-relay",
+            client_name=f"jobcast-relay-{os.getpid()}",
             socket_connect_timeout=3,
             # A pub/sub reader waits indefinitely for the next message; liveness comes
             # from health checks (PINGs on the subscribed connection).
