@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -31,10 +32,8 @@ class WorkerHeartbeat(Middleware):
 
     def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
         self._stop.set()
-        try:
+        with contextlib.suppress(RedisError):
             self.redis.zrem(self.keys.workers, self.name)
-        except RedisError:
-            pass
 
     def _beat(self) -> None:
         while not self._stop.is_set():

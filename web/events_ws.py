@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
@@ -53,7 +54,7 @@ class Stream:
         self.last = job["seq"]
         self.done = job["status"] in TERMINAL_STATUSES
 
-    def _job_view(self) -> dict[str, object]:
+    def _job_view(self) -> dict[str, Any]:
         return job_json(jobs.get(self.b, self.job_id), self.b.events.snapshot(self.job_id))
 
     async def catch_up(self, after: int) -> None:

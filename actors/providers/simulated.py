@@ -9,17 +9,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from actors.providers.base import Message, Provider, Reply, Usage
 
-_WORDS = (
+_TEXT = (
     "the lantern keeper remembers every storm that crossed the northern sea and "
     "writes each one into a ledger of salt stained pages while apprentices argue about "
     "whether the tide obeys the moon or the old songs sung in the harbour taverns at dusk "
     "a quiet answer often carries further than a loud one and patience turns rough stone "
     "into steps that climb toward the light"
-).split()
+)
+_WORDS = tuple(_TEXT.split())
 
 
 def _rng(messages: list[Message], model: str) -> random.Random:
@@ -58,7 +59,7 @@ class SimulatedProvider(Provider):
 
     async def _deltas(
         self, messages: list[Message], model: str, usage: Usage
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         await asyncio.sleep(self.ttft)
         loop = asyncio.get_running_loop()
         started = loop.time()

@@ -1,0 +1,40 @@
+"""Coalescing: many small writes become few `output` events, and no text is lost."""
+
+from __future__ import annotations
+
+import asyncio
+
+from actors.output import OutputStream
+
+
+async def test_tokens_are_coalesced_into_few_chunks_that_add_up() -> None:
+    chunks: list[str] = []
+
+    async def publish(chunk: str) -> None:
+        chunks.append(chunk)
+
+    tokens = [f"t{n} " for n in range(60)]
+    async with OutputStream(publish, interval=0.05) as out:
+        for token in tokens:
+            await out.write(token)
+            await asyncio.sleep(0.005)  # a model streaming at ~200 tokens/s
+    assert "".join(chunks) == "".join(tokens) == out.text
+    # ~0.3 s of tokens at one chunk per 50 ms is about 7 chunks, not 60.
+    assert 2 <= len(chunks) <= 12
+
+
+async def test_a_pause_in_the_stream_still_flushes_what_was_written() -> None:
+    published = asyncio.Event()
+    chunks: list[str] = []
+
+    async def publish(chunk: str) -> None:
+        chunks.append(chunk)
+        published.set()
+
+    async with OutputStream(publish, interval=0.05) as out:
+        await out.write("first ")  # flushed at once: nothing was sent yet
+        published.clear()
+        await out.write("second")  # inside the interval: held back, then sent by the timer
+        await asyncio.wait_for(published.wait(), timeout=2)
+        assert chunks == ["first ", "second"]
+    assert chunks == ["first ", "second"]
