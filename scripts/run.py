@@ -44,21 +44,12 @@ def main() -> int:
     # Children read their settings themselves; we only add the Redis we started.
     env = {**os.environ, "REDIS_URL": redis_url}
     python = sys.executable
+    web_args = (
+        f"-m uvicorn web.app:app --host {settings.host} --port {settings.port} "
+        "--ws websockets-sansio --ws-per-message-deflate false"
+    )
     commands = {
-        "web": [
-            python,
-            "-m",
-            "uvicorn",
-            "web.app:app",
-            "--host",
-            settings.host,
-            "--port",
-            str(settings.port),
-            "--ws",
-            "websockets",
-            "--ws-per-message-deflate",
-            "false",
-        ],
+        "web": [python, *web_args.split()],
         "worker": [python, "-m", "dramatiq", "actors", "--processes", "1", "--threads", "8"],
     }
     children = {name: subprocess.Popen(cmd, env=env, cwd=ROOT) for name, cmd in commands.items()}

@@ -79,7 +79,7 @@ def start_stack(env: dict[str, str], logs: Path) -> Stack:
         [
             sys.executable, "-m", "uvicorn", "web.app:app",
             "--host", "127.0.0.1", "--port", str(port),
-            "--ws", "websockets", "--ws-per-message-deflate", "false",
+            "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
         ],
         cwd=ROOT, env=full_env,
         stdout=(logs / "web.log").open("wb"), stderr=subprocess.STDOUT,

@@ -83,8 +83,8 @@ class Hub:
                 await self._task
         await self._redis.aclose()
 
-    def subscribe(self, job_id: str) -> Subscription:
-        sub = Subscription(job_id)
+    def subscribe(self, job_id: str, limit: int = QUEUE_LIMIT) -> Subscription:
+        sub = Subscription(job_id, limit)
         if not self.connected.is_set():
             sub.end(CLOSE_RELAY_LOST)
         self._subs.setdefault(job_id, set()).add(sub)
