@@ -37,7 +37,7 @@ local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
 if seq < tonumber(ARGV[1]) then seq = tonumber(ARGV[1]) end
 seq = seq + 1
 redis.call('SET', KEYS[1], seq)
-local event = '{"seq":' .. seq .. ',' .. string.sub(ARGV[4], 2)
+local event = '{"seq": ' .. seq .. ', ' .. string.sub(ARGV[4], 2)
 redis.call('RPUSH', KEYS[2], event)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
 redis.call('HSET', KEYS[3], 'seq', seq)
