@@ -13,6 +13,9 @@ if TYPE_CHECKING:
 
 Pipeline = Callable[["JobContext", Any], Awaitable[dict[str, Any]]]
 
+# The longest time limit a job type may declare; run_job's Dramatiq backstop is set by it.
+MAX_TIME_LIMIT_S = 3600
+
 
 @dataclass(frozen=True)
 class JobType:
@@ -40,5 +43,7 @@ JOB_TYPES: dict[str, JobType] = {}
 def register(job_type: JobType) -> JobType:
     if job_type.name in JOB_TYPES:
         raise ValueError(f"job type {job_type.name!r} registered twice")
+    if not 0 < job_type.time_limit <= MAX_TIME_LIMIT_S:
+        raise ValueError(f"job type {job_type.name!r}: time_limit must be 1..{MAX_TIME_LIMIT_S}")
     JOB_TYPES[job_type.name] = job_type
     return job_type

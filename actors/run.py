@@ -8,12 +8,15 @@ from typing import Any
 
 import dramatiq
 from pydantic import ValidationError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 
 from actors.context import JobContext
 from actors.providers.base import LLMError
-from actors.registry import JOB_TYPES, JobType
+from actors.registry import JOB_TYPES, MAX_TIME_LIMIT_S, JobType
 from actors.runtime import Runtime, runtime
 from store import jobs
+from store.backends import Backends
 from store.models import Job
 from store.reporter import Reporter
 from store.status import IllegalTransition
@@ -24,9 +27,29 @@ QUEUE = "jobs"
 # Dramatiq's own time limit is only a backstop behind the pipeline's asyncio timeout,
 # which fails the job cleanly; it interrupts a worker thread stuck outside asyncio.
 BACKSTOP_MS = 30_000
+# A dependency blip while claiming: the message is delivered again, up to this often.
+CLAIM_REDELIVERIES = 8
+# A dependency blip while recording the outcome: the outcome is in memory, so retry here.
+RECORD_TRIES = 5
+INFRASTRUCTURE_ERRORS = (RedisError, SQLAlchemyError)
 
 
-@dramatiq.actor(queue_name=QUEUE, max_retries=0, time_limit=3_600_000 + BACKSTOP_MS)
+def _redeliver(retries: int, error: BaseException) -> bool:
+    """Dramatiq's retry policy for run_job: only for Redis or database errors.
+
+    Pipeline failures never escape the actor (they end the job), and claiming is
+    conditional, so a redelivered message cannot run a job twice.
+    """
+    return retries < CLAIM_REDELIVERIES and isinstance(error, INFRASTRUCTURE_ERRORS)
+
+
+@dramatiq.actor(
+    queue_name=QUEUE,
+    retry_when=_redeliver,
+    min_backoff=500,
+    max_backoff=15_000,
+    time_limit=MAX_TIME_LIMIT_S * 1000 + BACKSTOP_MS,
+)
 async def run_job(job_id: str) -> None:
     rt = runtime()
     b = rt.backends
@@ -55,14 +78,27 @@ async def _run_attempt(rt: Runtime, job: Job) -> None:
     await ctx.finish_reporting()
     usage = ctx.usage.as_json()
     try:
-        if "result" in outcome:
-            await asyncio.to_thread(
-                jobs.complete, b, job.id, job.attempts, outcome["result"], usage
-            )
-        else:
-            await asyncio.to_thread(jobs.fail, b, job.id, job.attempts, outcome["error"], usage)
+        await _record(b, job, outcome, usage)
     except (IllegalTransition, jobs.StaleAttempt) as ended:
         log.info("job %s: ended elsewhere before this attempt finished (%s)", job.id, ended)
+
+
+async def _record(b: Backends, job: Job, outcome: dict[str, Any], usage: dict[str, Any]) -> None:
+    """Write the attempt's outcome; it exists only in memory, so ride out a short blip."""
+    for attempt in range(RECORD_TRIES):
+        try:
+            if "result" in outcome:
+                result = outcome["result"]
+                await asyncio.to_thread(jobs.complete, b, job.id, job.attempts, result, usage)
+            else:
+                failure = outcome["error"]
+                await asyncio.to_thread(jobs.fail, b, job.id, job.attempts, failure, usage)
+            return
+        except INFRASTRUCTURE_ERRORS as error:
+            if attempt == RECORD_TRIES - 1:
+                raise
+            log.warning("job %s: recording the outcome failed (%s); retrying", job.id, error)
+            await asyncio.sleep(0.5 * 2**attempt)
 
 
 async def _run_pipeline(job_type: JobType, job: Job, ctx: JobContext) -> dict[str, Any]:

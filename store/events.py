@@ -158,16 +158,19 @@ class EventChannel:
             pipe.lrange(self.keys.log(job_id), 0, -1)
             raw_seq, raw_log = pipe.execute()
         last = int(raw_seq or 0)
-        if after >= last:
+        if after == last:
             return []
+        if after > last:
+            # The client knows of events Redis does not (Redis lost them): start afresh.
+            return None
         events = [Event.parse(item) for item in raw_log]
         if not events or events[0].seq > after + 1:
             return None
         return [event for event in events if event.seq > after]
 
     def snapshots(self, job_ids: list[str]) -> dict[str, Snapshot]:
-        """Live views of several jobs in one round trip (for listings)."""
-        with self.redis.pipeline(transaction=False) as pipe:
+        """Live views of several jobs in one round trip, each consistent (MULTI/EXEC)."""
+        with self.redis.pipeline(transaction=True) as pipe:
             for job_id in job_ids:
                 pipe.hgetall(self.keys.view(job_id))
                 pipe.get(self.keys.output(job_id))

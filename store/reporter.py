@@ -85,4 +85,5 @@ class Reporter:
                 log.info("job %s attempt %s: events refused", self.job_id, self.attempt)
             self.refused = True
             return
-        self.last_seq = seq
+        # Output flushes and progress reports may publish from two threads at once.
+        self.last_seq = max(self.last_seq, seq)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -14,6 +15,7 @@ from actors import run_job
 from actors.registry import JOB_TYPES
 from store import jobs
 from store.backends import Backends
+from store.events import Snapshot
 from store.status import JobStatus
 from store.view import job_json
 from web.errors import ApiError
@@ -48,7 +50,12 @@ async def submit(request: Request) -> JSONResponse:
         time_limit=submission.time_limit,
     )
     # The row is committed before the message exists, so a worker never finds it missing.
-    await run_in_threadpool(run_job.send, job.id)
+    try:
+        await run_in_threadpool(run_job.send, job.id)
+    except RedisError as error:
+        # The row is the system of record: the job is accepted and stays pending until
+        # it is enqueued again (the reconciler's work, see the README).
+        log.error("job %s accepted but not enqueued: %s", job.id, error)
     headers = {"Location": f"/jobs/{job.id}"}
     return JSONResponse(job_json(job), status_code=202, headers=headers)
 
@@ -58,7 +65,16 @@ def _load(b: Backends, job_id: str, owner: str) -> dict[str, Any]:
         job = jobs.get(b, job_id, owner)
     except jobs.JobNotFound:
         raise ApiError(404, "not_found", f"no job {job_id}") from None
-    return job_json(job, b.events.snapshot(job_id))
+    return job_json(job, _live(b, [job_id]).get(job_id))
+
+
+def _live(b: Backends, job_ids: list[str]) -> dict[str, Snapshot]:
+    """Live views from Redis; without Redis the rows alone still answer (less fresh)."""
+    try:
+        return b.events.snapshots(job_ids)
+    except RedisError as error:
+        log.warning("serving rows without live views: %s", error)
+        return {}
 
 
 async def get_job(request: Request) -> JSONResponse:
@@ -83,8 +99,8 @@ def _list(b: Backends, owner: str, **filters: Any) -> dict[str, Any]:
     except jobs.BadCursor as error:
         detail = [{"field": "cursor", "message": str(error)}]
         raise ApiError(422, "invalid_query", str(error), detail) from None
-    live = b.events.snapshots([job.id for job in page])
-    return {"jobs": [job_json(job, live[job.id]) for job in page], "next": next_cursor}
+    live = _live(b, [job.id for job in page])
+    return {"jobs": [job_json(job, live.get(job.id)) for job in page], "next": next_cursor}
 
 
 async def list_jobs(request: Request) -> JSONResponse:

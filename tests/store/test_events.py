@@ -46,6 +46,7 @@ def test_seq_counts_up_by_one_and_replay_returns_what_follows(redis: Redis, keys
     assert [e.seq for e in replayed] == [3, 4, 5]
     assert json.loads(replayed[0].raw)["progress"] == 2
     assert events.replay(job, 5) == []
+    assert events.replay(job, 9) is None  # a client ahead of Redis gets a fresh snapshot
     assert events.snapshot(job).fields["progress"] == 4
 
 

@@ -1,0 +1,61 @@
+"""Configuration mistakes: one clear line at start-up and a non-zero exit, for each process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.stack import ROOT, free_port
+
+WEB = [sys.executable, "-m", "uvicorn", "web.app:app", "--port", str(free_port())]
+WORKER = [sys.executable, "-m", "dramatiq", "actors", "--processes", "1", "--threads", "1"]
+
+
+def run(command: list[str], **env: str) -> tuple[int, str]:
+    full_env = {**os.environ, **env}
+    done = subprocess.run(command, cwd=ROOT, env=full_env, capture_output=True, timeout=30)
+    return done.returncode, done.stderr.decode()
+
+
+def jobcast_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("jobcast:")]
+
+
+@pytest.mark.parametrize("command", [WEB, WORKER], ids=["web", "worker"])
+def test_unreachable_redis_is_one_line(command: list[str]) -> None:
+    code, stderr = run(command, REDIS_URL=f"redis://127.0.0.1:{free_port()}")
+    assert code != 0
+    assert len(jobcast_lines(stderr)) == 1
+    assert jobcast_lines(stderr)[0].startswith("jobcast: cannot reach Redis at redis://")
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"JOBCAST_LLM": "gpt"}, "jobcast: configuration error: JOBCAST_LLM:"),
+        ({"DATABASE_URL": "mysql://localhost/x"}, "jobcast: configuration error: DATABASE_URL:"),
+        ({"JOBCAST_JOB_TTL": "-5"}, "jobcast: configuration error: JOBCAST_JOB_TTL:"),
+    ],
+)
+def test_bad_settings_are_one_line(env: dict[str, str], expected: str) -> None:
+    code, stderr = run(WEB, **env)
+    assert code == 2
+    assert [line for line in jobcast_lines(stderr) if line.startswith(expected)], stderr
+
+
+def test_an_unmigrated_database_says_to_migrate(tmp_path: object) -> None:
+    code, stderr = run(WORKER, DATABASE_URL=f"sqlite:///{tmp_path}/empty.db")
+    assert code != 0
+    assert "run `make migrate`" in jobcast_lines(stderr)[0]
+
+
+def test_migrate_brings_a_new_database_up_to_date(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/new.db"
+    migrate = [sys.executable, "-m", "store.migrate"]
+    assert run(migrate, DATABASE_URL=url)[0] == 0
+    _, stderr = run(WORKER, DATABASE_URL=url, REDIS_URL=f"redis://127.0.0.1:{free_port()}")
+    assert "run `make migrate`" not in stderr  # past the schema check, stopped at Redis
