@@ -52,7 +52,7 @@ class Received:
         return text
 
 
-def connect(url: str) -> websockets.asyncio.client.connect:
+def connect(url: str) -> websockets.connect:
     return websockets.connect(url, compression=None, open_timeout=10, max_queue=None)
 
 
@@ -77,7 +77,7 @@ async def read_until(
     while True:
         raw = await ws.recv()
         assert isinstance(raw, str)
-        message = json.loads(raw)
+        message: dict[str, Any] = json.loads(raw)
         received.raw.append(raw)
         received.messages.append(message)
         if done(message):

@@ -18,14 +18,15 @@ from tests.stack import Stack
 @pytest.fixture
 def broker(redis_url: str, namespace: str) -> Iterator[RedisBroker]:
     client = Redis.from_url(redis_url)
-    broker = RedisBroker(client=client, namespace=Keys(namespace).dramatiq_namespace)
+    namespace = Keys(namespace).dramatiq_namespace
+    broker = RedisBroker(client=client, namespace=namespace)  # type: ignore[no-untyped-call]
     broker.declare_queue("jobs")
     yield broker
     client.close()
 
 
 def send_run_job(broker: RedisBroker, job_id: str) -> None:
-    message = Message(
+    message: Message[None] = Message(
         queue_name="jobs", actor_name="run_job", args=(job_id,), kwargs={}, options={}
     )
     broker.enqueue(message)

@@ -96,9 +96,10 @@ def test_every_event_is_published_on_the_jobs_channel(
 ) -> None:
     job = new_id()
     events = channel(redis, keys)
-    listener = Redis.from_url(redis_url).pubsub()
+    listener = Redis.from_url(redis_url).pubsub()  # type: ignore[no-untyped-call]  # redis-py
     listener.subscribe(keys.channel(job))
-    assert listener.get_message(timeout=5)["type"] == "subscribe"  # type: ignore[index]
+    confirmation = listener.get_message(timeout=5)
+    assert confirmation is not None and confirmation["type"] == "subscribe"
     events.publish(job, "output", {"stage": "s", "delta": "x"}, attempt=1)
     message = listener.get_message(timeout=5)
     assert message is not None
