@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from store.backends import connect
 from store.settings import Settings, settings_or_exit
@@ -42,8 +43,6 @@ def create_app(settings: Settings) -> Starlette:
 
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(openapi_document())
-
-    from starlette.routing import Route
 
     routes = [
         *jobs_api.routes,

@@ -22,6 +22,7 @@ from store import jobs
 from store.backends import Backends
 from store.events import TERMINAL_STATUSES, now_iso
 from store.view import job_json
+from web.auth import owner_of
 from web.relay import Hub, Subscription
 
 log = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ async def job_events(ws: WebSocket) -> None:
     await ws.accept()
     try:
         after = _after(ws)
-        await run_in_threadpool(jobs.get, b, job_id, "anonymous")
+        await run_in_threadpool(jobs.get, b, job_id, owner_of(ws))
     except ValueError as error:
         await ws.close(CLOSE_BAD_REQUEST, str(error))
         return

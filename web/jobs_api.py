@@ -18,6 +18,7 @@ from store.backends import Backends
 from store.events import Snapshot
 from store.status import JobStatus
 from store.view import job_json
+from web.auth import owner_of
 from web.errors import ApiError
 from web.submit import parse_submission, read_json_body
 
@@ -30,11 +31,6 @@ DEFAULT_PAGE = 50
 def backends(request: Request) -> Backends:
     b: Backends = request.app.state.backends
     return b
-
-
-def owner_of(request: Request) -> str:
-    # Every caller is "anonymous" until API keys exist (JOBCAST_API_KEYS, issue #6).
-    return "anonymous"
 
 
 async def submit(request: Request) -> JSONResponse:
@@ -54,7 +50,7 @@ async def submit(request: Request) -> JSONResponse:
         await run_in_threadpool(run_job.send, job.id)
     except RedisError as error:
         # The row is the system of record: the job is accepted and stays pending until
-        # it is enqueued again (the reconciler's work, see the README).
+        # it is enqueued again (the reconciler, issue #4; see "Not built yet" in the README).
         log.error("job %s accepted but not enqueued: %s", job.id, error)
     headers = {"Location": f"/jobs/{job.id}"}
     return JSONResponse(job_json(job), status_code=202, headers=headers)
