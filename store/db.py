@@ -40,8 +40,18 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        # Take the write lock up front: a deferred transaction that upgrades to a writer
-        # later fails with SQLITE_BUSY at once instead of waiting busy_timeout.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front: a deferred transaction that upgrades to a
+        # writer later fails with SQLITE_BUSY at once instead of waiting busy_timeout.
+        # Readers (see `for_reading`) stay deferred, so in WAL mode they never wait.
+        mode = conn.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+_BEGIN_OPTION = "jobcast_sqlite_begin"
+
+
+def for_reading(engine: Engine) -> Engine:
+    """The same engine for read-only work: on SQLite its transactions do not lock."""
+    return engine.execution_options(**{_BEGIN_OPTION: "DEFERRED"})

@@ -8,7 +8,7 @@ from redis import Redis, RedisError
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from store.db import make_engine
+from store.db import for_reading, make_engine
 from store.settings import Settings
 
 
@@ -36,7 +36,7 @@ def check_or_exit(settings: Settings) -> None:
         _fail(f"cannot reach Redis at {url}: {error}")
     engine = make_engine(settings.database_url)
     try:
-        with engine.connect() as connection:
+        with for_reading(engine).connect() as connection:
             connection.execute(text("SELECT 1"))
             migrated = inspect(connection).has_table("job")
     except SQLAlchemyError as error:

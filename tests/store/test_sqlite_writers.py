@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlmodel import Session, func, select
 
-from store.db import make_engine
+from store.db import for_reading, make_engine
 from store.migrate import upgrade
 from store.models import Job
 
@@ -49,3 +49,17 @@ def test_concurrent_writer_processes_lose_nothing(tmp_path: Path) -> None:
     assert count == PROCESSES * JOBS_EACH
     # Job k of a worker is incremented once for itself and once per later job: sum of 1..N.
     assert total == PROCESSES * JOBS_EACH * (JOBS_EACH + 1) // 2
+
+
+def test_readers_do_not_wait_for_a_writer(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'locked.db'}"
+    upgrade(url)
+    engine = make_engine(url)
+    with Session(engine) as session, session.begin():
+        session.add(Job(type="chat", params={}))
+    with Session(engine) as writer, writer.begin():
+        writer.add(Job(type="chat", params={}))
+        writer.flush()  # holds the write lock until the block ends
+        with Session(for_reading(engine)) as reader:
+            assert reader.exec(select(func.count()).select_from(Job)).one() == 1
+    engine.dispose()
