@@ -89,7 +89,7 @@ def _after(ws: WebSocket) -> int | None:
     raw = ws.query_params.get("after")
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ValueError("after must be a non-negative integer")
     return int(raw)
 

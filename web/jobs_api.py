@@ -83,7 +83,7 @@ def _query_int(request: Request, name: str, default: int, low: int, high: int) -
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         message = f"{name} must be an integer from {low} to {high}"
         raise ApiError(422, "invalid_query", message, [{"field": name, "message": message}])
     return int(raw)

@@ -40,6 +40,8 @@ async def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ApiError(400, "malformed_json", f"request body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise ApiError(400, "malformed_json", "request body is nested too deeply") from None
 
 
 def _invalid(field: str, message: str) -> ApiError:

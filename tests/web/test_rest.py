@@ -49,6 +49,15 @@ def test_malformed_json_is_a_400(api: httpx.Client) -> None:
     assert jobs_count(api) == before
 
 
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe not text", b"", b'{"type": "chat"} trailing'],
+    ids=["deeply-nested", "not-utf8", "empty", "trailing-garbage"],
+)
+def test_other_undecodable_bodies_are_a_400(api: httpx.Client, body: bytes) -> None:
+    assert_error(api.post("/jobs", content=body), 400, "malformed_json")
+
+
 def test_an_unknown_type_is_a_422(api: httpx.Client) -> None:
     error = assert_error(
         api.post("/jobs", json={"type": "poem", "params": {}}), 422, "unknown_type"
@@ -133,7 +142,15 @@ def test_listing_is_newest_first_with_filters_and_a_cursor(stack: Stack, api: ht
 
 
 @pytest.mark.parametrize(
-    "query", [{"limit": "0"}, {"limit": "lots"}, {"status": "done"}, {"cursor": "nonsense!"}]
+    "query",
+    [
+        {"limit": "0"},
+        {"limit": "lots"},
+        {"limit": "²"},
+        {"status": "done"},
+        {"cursor": "nonsense!"},
+        {"cursor": "bm90IGEgY3Vyc29y"},
+    ],
 )
 def test_bad_listing_queries_are_a_422(api: httpx.Client, query: dict[str, str]) -> None:
     assert_error(api.get("/jobs", params=query), 422, "invalid_query")
