@@ -1,0 +1,67 @@
+"""`make run` (scripts/run.py): the whole stack comes up on its own and Ctrl-C stops all of it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.stack import ROOT, free_port
+
+
+def children_of(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_make_run_serves_jobs_and_stops_every_child_on_ctrl_c(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"REDIS_URL", "JOBCAST_REDIS_NAMESPACE"}  # use the embedded server
+    }
+    env.update(PORT=str(port), DATABASE_URL=f"sqlite:///{tmp_path / 'dev.db'}")
+    log = (tmp_path / "run.log").open("w+b")
+    runner = subprocess.Popen(
+        [sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 40
+        while True:  # a process start has no event to await: poll until it answers
+            assert runner.poll() is None, (tmp_path / "run.log").read_text()
+            assert time.monotonic() < deadline, "make run never became healthy"
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        children = children_of(runner.pid)
+        assert len(children) >= 3  # embedded Valkey, web, worker
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/jobs", json={"type": "chat", "params": {"prompt": "hi"}}
+        )
+        assert response.status_code == 202
+    finally:
+        runner.send_signal(signal.SIGINT)
+        code = runner.wait(timeout=30)
+    output = (tmp_path / "run.log").read_text()
+    assert code == 0, output
+    assert f"jobcast: http://127.0.0.1:{port}" in output
+    assert "provider simulated" in output and "embedded Valkey" in output
+    assert "jobcast: stopped" in output
+    assert not [pid for pid in children if alive(pid)]
