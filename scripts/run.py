@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from store import migrate  # noqa: E402
-from store.settings import settings_or_exit  # noqa: E402
+from store.settings import Settings, settings_or_exit  # noqa: E402
 
 GRACE_S = 10.0
 
@@ -41,19 +41,7 @@ def main() -> int:
         print(f"jobcast: REDIS_URL unset; started an embedded Valkey at {redis_url} (dev only)")
     migrate.main()
 
-    # Children read their settings themselves; we only add the Redis we started.
-    env = {**os.environ, "REDIS_URL": redis_url}
-    python = sys.executable
-    web_args = (
-        f"-m uvicorn web.app:app --host {settings.host} --port {settings.port} "
-        "--ws websockets-sansio --ws-per-message-deflate false"
-    )
-    commands = {
-        "web": [python, *web_args.split()],
-        "worker": [python, "-m", "dramatiq", "actors", "--processes", "1", "--threads", "8"],
-    }
-    children = {name: subprocess.Popen(cmd, env=env, cwd=ROOT) for name, cmd in commands.items()}
-
+    children = start_children(settings, redis_url)
     stopping = False
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -78,6 +66,21 @@ def main() -> int:
         embedded.stop()  # type: ignore[attr-defined]
     print("jobcast: stopped")
     return status
+
+
+def start_children(settings: Settings, redis_url: str) -> dict[str, subprocess.Popen[bytes]]:
+    # Children read their settings themselves; we only add the Redis we started.
+    env = {**os.environ, "REDIS_URL": redis_url}
+    python = sys.executable
+    web_args = (
+        f"-m uvicorn web.app:app --host {settings.host} --port {settings.port} "
+        "--ws websockets-sansio --ws-per-message-deflate false"
+    )
+    commands = {
+        "web": [python, *web_args.split()],
+        "worker": [python, "-m", "dramatiq", "actors", "--processes", "1", "--threads", "8"],
+    }
+    return {name: subprocess.Popen(cmd, env=env, cwd=ROOT) for name, cmd in commands.items()}
 
 
 def shutdown(children: dict[str, subprocess.Popen[bytes]]) -> None:

@@ -25,7 +25,7 @@ class ApiError(Exception):
         self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
     ) -> None:
         super().__init__(message)
-        self.status = status
+        self.http_status = status
         self.code = code
         self.message = message
         self.details = details
@@ -42,7 +42,7 @@ def error_response(
 
 async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.details)
+    return error_response(exc.http_status, exc.code, exc.message, exc.details)
 
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}

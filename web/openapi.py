@@ -58,11 +58,12 @@ def _job_schema() -> dict[str, Any]:
     }
 
 
-def _paths() -> dict[str, Any]:
-    job = {"$ref": "#/components/schemas/Job"}
-    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_JOB = {"$ref": "#/components/schemas/Job"}
+
+
+def _submit_body() -> dict[str, Any]:
     low, high = PRIORITY_RANGE
-    submit_body = {
+    return {
         "type": "object",
         "required": ["type"],
         "additionalProperties": False,
@@ -73,6 +74,11 @@ def _paths() -> dict[str, Any]:
             "time_limit": {"type": "integer", "minimum": 1, "description": "seconds"},
         },
     }
+
+
+def _paths() -> dict[str, Any]:
+    job = _JOB
+    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     query = [
         {"name": "status", "in": "query", "schema": {"type": "string"}},
         {"name": "type", "in": "query", "schema": {"type": "string"}},
@@ -83,7 +89,7 @@ def _paths() -> dict[str, Any]:
         "/jobs": {
             "post": {
                 "summary": "Submit a job",
-                "requestBody": {"required": True, **_json(submit_body, "the job")},
+                "requestBody": {"required": True, **_json(_submit_body(), "the job")},
                 "responses": {"202": _json(job, "accepted"), **_errors(400, 413, 422, 503)},
             },
             "get": {

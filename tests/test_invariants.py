@@ -1,0 +1,71 @@
+"""Structural rules the design relies on, checked on the source itself."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.stack import ROOT
+
+LIFECYCLE = ROOT / "store" / "jobs.py"
+
+
+def sources() -> list[Path]:
+    return [p for package in ("actors", "web", "store") for p in (ROOT / package).rglob("*.py")]
+
+
+def writes_status(tree: ast.AST) -> list[int]:
+    """Lines that assign `<something>.status` or pass `status=` to an UPDATE's .values()."""
+    lines = []
+    for node in ast.walk(tree):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        lines += [t.lineno for t in targets if isinstance(t, ast.Attribute) and t.attr == "status"]
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "values"
+            and any(keyword.arg == "status" for keyword in node.keywords)
+        ):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_lifecycle_module_changes_a_jobs_status() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): lines
+        for path in sources()
+        if path != LIFECYCLE and (lines := writes_status(ast.parse(path.read_text())))
+    }
+    assert offenders == {}
+    assert writes_status(ast.parse(LIFECYCLE.read_text()))  # the rule checks something
+
+
+def reads_environment(tree: ast.AST) -> bool:
+    return any(
+        isinstance(node, ast.Attribute) and node.attr in {"environ", "getenv"}
+        for node in ast.walk(tree)
+    )
+
+
+def test_nothing_reads_the_environment_but_the_settings_class() -> None:
+    # store/settings.py reads it through pydantic-settings, never by hand.
+    readers = [
+        str(path.relative_to(ROOT))
+        for path in sources()
+        if reads_environment(ast.parse(path.read_text()))
+    ]
+    assert readers == []
+    assert reads_environment(ast.parse("import os\nos.environ['X']"))
+
+
+def test_store_imports_neither_web_nor_actors() -> None:
+    for path in (ROOT / "store").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith(("web", "actors")), path
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith(("web", "actors")) for a in node.names), path
