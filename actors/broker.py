@@ -20,6 +20,7 @@ from dramatiq.middleware import (
 )
 
 from actors.heartbeat import WorkerHeartbeat
+from actors.polling import PollInterval
 from store.backends import redis_client
 from store.keys import Keys
 from store.settings import Settings
@@ -57,6 +58,7 @@ def build_broker(settings: Settings) -> RedisBroker:
             CurrentMessage(),
             AsyncIO(),
             WorkerHeartbeat(client, keys, interval=settings.worker_heartbeat_s),
+            PollInterval(settings.worker_poll_ms),
         ],
     )
     dramatiq.set_broker(broker)

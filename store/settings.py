@@ -40,8 +40,10 @@ class Settings(BaseSettings):
     sim_ttft: float = Field(default=0.4, alias="JOBCAST_SIM_TTFT", ge=0)
     sim_tps: float = Field(default=40.0, alias="JOBCAST_SIM_TPS", gt=0)
 
-    # Worker tuning.
+    # Worker tuning: how often a worker reports in, and the longest an idle worker waits
+    # before looking for new messages again (Dramatiq's own default is 1000 ms).
     worker_heartbeat_s: float = Field(default=5.0, alias="JOBCAST_WORKER_HEARTBEAT", gt=0)
+    worker_poll_ms: int = Field(default=100, alias="JOBCAST_WORKER_POLL_MS", ge=10, le=5000)
 
     @field_validator("database_url")
     @classmethod
