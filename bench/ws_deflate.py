@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from store.migrate import upgrade  # noqa: E402
-from tests.stack import free_port  # noqa: E402
+from tests.stack import free_port, wait_for_health  # noqa: E402
 
 SERVERS = {"deflate off": False, "deflate on": True}
 
@@ -81,18 +80,6 @@ def start_web(env: dict[str, str], port: int, deflate: bool) -> subprocess.Popen
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, env=env)
-
-
-def wait_ready(port: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"web on port {port} not ready")
 
 
 async def watch(url: str) -> tuple[int, int]:
@@ -159,8 +146,8 @@ def main() -> None:
     ports = {name: free_port() for name in SERVERS}
     webs = {name: start_web(env, ports[name], deflate) for name, deflate in SERVERS.items()}
     try:
-        for port in ports.values():
-            wait_ready(port)
+        for name, port in ports.items():
+            wait_for_health(f"http://127.0.0.1:{port}", {name: webs[name], "worker": worker})
         before = {name: cpu_seconds(web.pid) for name, web in webs.items()}
         idle = {name: rss_mib(web.pid) for name, web in webs.items()}
         memory = PeakMemory({name: web.pid for name, web in webs.items()})

@@ -99,20 +99,34 @@ def start_stack(env: dict[str, str], logs: Path) -> Stack:
 
 
 def wait_healthy(stack: Stack) -> None:
-    """Poll /health until web and worker are both up (a process start has no event)."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
+    processes = {"web": stack.web, "worker": stack.worker}
+    wait_for_health(stack.base_url, processes, stack.logs)
+
+
+def wait_for_health(
+    base_url: str,
+    processes: dict[str, subprocess.Popen[bytes]],
+    logs: Path | None = None,
+    timeout: float = READY_TIMEOUT_S,
+) -> None:
+    """Poll /health until it answers 200 (a process start has no event to await).
+
+    Fails at once if one of `processes` exits; its log (`logs/NAME.log`) says why.
+    """
+    deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
-        for name, process in (("web", stack.web), ("worker", stack.worker)):
+        for name, process in processes.items():
             if process.poll() is not None:
-                log = (stack.logs / f"{name}.log").read_text()[-3000:]
+                log_file = logs / f"{name}.log" if logs else None
+                log = log_file.read_text()[-3000:] if log_file and log_file.exists() else ""
                 raise RuntimeError(f"{name} exited with {process.returncode}:\n{log}")
         try:
-            response = httpx.get(f"{stack.base_url}/health", timeout=2)
+            response = httpx.get(f"{base_url}/health", timeout=2)
             if response.status_code == 200:
                 return
             last = response.text
         except httpx.HTTPError as error:
             last = repr(error)
         time.sleep(0.1)
-    raise RuntimeError(f"stack not healthy after {READY_TIMEOUT_S} s: {last}")
+    raise RuntimeError(f"{base_url} not healthy after {timeout} s: {last}")

@@ -6,12 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.stack import ROOT, free_port
+from tests.stack import ROOT, free_port, wait_for_health
 
 
 def children_of(pid: int) -> list[int]:
@@ -40,16 +39,7 @@ def test_make_run_serves_jobs_and_stops_every_child_on_ctrl_c(tmp_path: Path) ->
         [sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=log, stderr=log
     )
     try:
-        deadline = time.monotonic() + 40
-        while True:  # a process start has no event to await: poll until it answers
-            assert runner.poll() is None, (tmp_path / "run.log").read_text()
-            assert time.monotonic() < deadline, "make run never became healthy"
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+        wait_for_health(f"http://127.0.0.1:{port}", {"run": runner}, tmp_path, timeout=40)
         children = children_of(runner.pid)
         assert len(children) >= 3  # embedded Valkey, web, worker
         response = httpx.post(
