@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,17 +42,16 @@ class LLM:
     provider: Provider
     model: str
     totals: UsageTotals
-    context: JobContext | None = field(default=None, repr=False)
+    open_stream: Callable[[str], OutputStream] = field(repr=False)
 
     async def stream_text(
         self, messages: list[Message], *, stage: str, model: str | None = None
     ) -> str:
         """Run a chat completion, streaming its text to clients as `output` of `stage`."""
-        assert self.context is not None
         reply = self.provider.stream(messages, model or self.model)
         started = time.monotonic()
         try:
-            async with self.context.stream(stage) as out:
+            async with self.open_stream(stage) as out:
                 async for delta in reply:
                     await out.write(delta)
         finally:
@@ -72,7 +72,7 @@ class JobContext:
         self.attempt = attempt
         self._reporter = reporter
         self.usage = UsageTotals(provider=provider.name)
-        self.llm = LLM(provider, model, self.usage, context=self)
+        self.llm = LLM(provider, model, self.usage, open_stream=self.stream)
 
     async def progress(
         self, pct: float, message: str | None = None, stage: str | None = None
