@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from redis import BlockingConnectionPool, Redis
 from sqlalchemy import Engine
 
-from store.db import make_engine
+from store.db import for_reading, make_engine
 from store.events import EventChannel
 from store.keys import Keys
 from store.settings import Settings
@@ -25,6 +25,8 @@ REDIS_POOL_SIZE = 16
 @dataclass(frozen=True)
 class Backends:
     engine: Engine
+    # The same pool for read-only work: on SQLite its transactions take no lock.
+    reader: Engine
     redis: Redis
     keys: Keys
     events: EventChannel
@@ -50,8 +52,10 @@ def connect(settings: Settings, name: str) -> Backends:
         raise RuntimeError("REDIS_URL is not set")
     keys = Keys(settings.redis_namespace)
     redis = redis_client(settings.redis_url, name)
+    engine = make_engine(settings.database_url)
     return Backends(
-        engine=make_engine(settings.database_url),
+        engine=engine,
+        reader=for_reading(engine),
         redis=redis,
         keys=keys,
         events=EventChannel(redis, keys, ttl=settings.job_ttl),

@@ -145,11 +145,7 @@ class EventChannel:
 
     def snapshot(self, job_id: str) -> Snapshot:
         """The live view and streamed output, read together at one seq."""
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hgetall(self.keys.view(job_id))
-            pipe.get(self.keys.output(job_id))
-            raw_view, raw_output = pipe.execute()
-        return _snapshot(raw_view, raw_output)
+        return self.snapshots([job_id])[job_id]
 
     def replay(self, job_id: str, after: int) -> list[Event] | None:
         """The events after `after`, or None when the log no longer holds all of them."""

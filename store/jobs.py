@@ -17,7 +17,6 @@ from sqlalchemy import update
 from sqlmodel import Session, col, or_, select
 
 from store.backends import Backends
-from store.db import for_reading
 from store.models import Job, utcnow
 from store.status import JobStatus, check_transition
 from store.view import live_fields
@@ -52,7 +51,7 @@ def create(
 
 
 def get(b: Backends, job_id: str, owner: str | None = None) -> Job:
-    with Session(for_reading(b.engine), expire_on_commit=False) as session:
+    with Session(b.reader, expire_on_commit=False) as session:
         job = session.get(Job, job_id)
     if job is None or (owner is not None and job.owner != owner):
         raise JobNotFound(job_id)
@@ -193,7 +192,7 @@ def list_page(
             )
         )
     query = query.order_by(col(Job.created_at).desc(), col(Job.id).desc()).limit(limit + 1)
-    with Session(for_reading(b.engine), expire_on_commit=False) as session:
+    with Session(b.reader, expire_on_commit=False) as session:
         jobs = list(session.exec(query))
     if len(jobs) <= limit:
         return jobs, None

@@ -14,7 +14,6 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from store.backends import Backends
-from store.db import for_reading
 
 WORKER_WINDOW_S = 30
 
@@ -22,7 +21,7 @@ WORKER_WINDOW_S = 30
 def _check(b: Backends) -> dict[str, Any]:
     checks: dict[str, Any] = {}
     try:
-        with for_reading(b.engine).connect() as connection:
+        with b.reader.connect() as connection:
             connection.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except SQLAlchemyError as error:
