@@ -12,7 +12,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from actors.context import JobContext
-from actors.providers.base import LLMError
+from actors.errors import JobError
 from actors.registry import JOB_TYPES, MAX_TIME_LIMIT_S, JobType
 from actors.runtime import Runtime, runtime
 from store import jobs
@@ -109,8 +109,8 @@ async def _run_pipeline(job_type: JobType, job: Job, ctx: JobContext) -> dict[st
             return {"result": await job_type.run(ctx, params)}
     except TimeoutError:
         return _error("timeout", f"the job ran past its time limit of {limit} s")
-    except LLMError as error:
-        return _error("llm_error", str(error))
+    except JobError as error:
+        return {"error": error.as_json()}
     except ValidationError as error:
         return _error("invalid_params", f"params no longer valid for {job.type}: {error}")
     except Exception as error:

@@ -7,6 +7,10 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import TypedDict
 
+from actors.errors import LLMError
+
+__all__ = ["LLMError", "Message", "Provider", "Reply", "Usage"]
+
 
 class Message(TypedDict):
     role: str
@@ -20,14 +24,6 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     counted: bool = False
-
-
-class LLMError(Exception):
-    """The model server refused or failed the request."""
-
-    def __init__(self, message: str, *, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
 
 
 @dataclass
