@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -73,6 +74,12 @@ class JobContext:
         self._reporter = reporter
         self.usage = UsageTotals(provider=provider.name)
         self.llm = LLM(provider, model, self.usage, open_stream=self.stream)
+        self.stopped = threading.Event()  # set when the attempt is cancelled or handed back
+
+    def check_cancelled(self) -> None:
+        """For long steps that do not await: stop here if the attempt was stopped."""
+        if self.stopped.is_set():
+            raise asyncio.CancelledError
 
     async def progress(
         self, pct: float, message: str | None = None, stage: str | None = None

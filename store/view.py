@@ -23,6 +23,8 @@ def live_fields(job: Job) -> dict[str, Any]:
         "result": job.result,
         "error": job.error,
         "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "retry_at": iso(job.retry_at),
         "usage": job.usage,
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),

@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from actors import run_job
+from actors import send_job
 from actors.registry import JOB_TYPES
-from store import jobs
+from store import jobs, listing
 from store.backends import Backends
 from store.events import Snapshot
 from store.status import JobStatus
@@ -44,13 +44,14 @@ async def submit(request: Request) -> JSONResponse:
         owner=owner_of(request),
         priority=submission.priority,
         time_limit=submission.time_limit,
+        max_attempts=JOB_TYPES[submission.type].max_attempts,
     )
     # The row is committed before the message exists, so a worker never finds it missing.
     try:
-        await run_in_threadpool(run_job.send, job.id)
+        await run_in_threadpool(send_job, b, job.id, job.priority)
     except RedisError as error:
         # The row is the system of record: the job is accepted and stays pending until
-        # it is enqueued again (the reconciler, issue #4; see "Not built yet" in the README).
+        # a worker's reconciler finds it without a message and sends one.
         log.error("job %s accepted but not enqueued: %s", job.id, error)
     headers = {"Location": f"/jobs/{job.id}"}
     return JSONResponse(job_json(job), status_code=202, headers=headers)
@@ -91,8 +92,8 @@ def _query_int(request: Request, name: str, default: int, low: int, high: int) -
 
 def _list(b: Backends, owner: str, **filters: Any) -> dict[str, Any]:
     try:
-        page, next_cursor = jobs.list_page(b, owner=owner, **filters)
-    except jobs.BadCursor as error:
+        page, next_cursor = listing.list_page(b, owner=owner, **filters)
+    except listing.BadCursor as error:
         detail = [{"field": "cursor", "message": str(error)}]
         raise ApiError(422, "invalid_query", str(error), detail) from None
     live = _live(b, [job.id for job in page])

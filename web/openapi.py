@@ -45,7 +45,17 @@ def _job_schema() -> dict[str, Any]:
             "result": nullable_obj,
             "error": nullable_obj,
             "output": nullable_str,
-            "attempts": {"type": "integer"},
+            "attempts": {"type": "integer", "description": "attempts started so far"},
+            "max_attempts": {
+                "type": "integer",
+                "description": "attempts allowed before a job that keeps failing transiently "
+                "fails; each retry through the API adds the type's maximum",
+            },
+            "retry_at": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "while `retrying`: when the next attempt starts",
+            },
             "priority": {"type": "integer"},
             "time_limit": {"type": ["integer", "null"]},
             "seq": {"type": "integer", "description": "last event included in this view"},
