@@ -19,6 +19,7 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
+from actors.cancel_watch import CancelWatch
 from actors.heartbeat import WorkerHeartbeat
 from actors.polling import PollInterval
 from store.backends import redis_client
@@ -58,6 +59,7 @@ def build_broker(settings: Settings) -> RedisBroker:
             CurrentMessage(),
             AsyncIO(),
             WorkerHeartbeat(client, keys, interval=settings.worker_heartbeat_s),
+            CancelWatch(redis_client(settings.redis_url, "jobcast-cancel", pool_size=2), keys),
             PollInterval(settings.worker_poll_ms),
         ],
     )

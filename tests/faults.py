@@ -7,6 +7,7 @@ real server stop. Nothing touches the Redis that the rest of the suite shares.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -136,6 +137,23 @@ class FaultStack:
     def wait_healthy(self) -> None:
         assert self.web is not None
         wait_for_health(self.base_url, {"web": self.web}, self.logs)
+
+    @contextlib.contextmanager
+    def paused(self, worker: Worker) -> Iterator[None]:
+        """Freeze the worker (SIGSTOP) so that jobs stay where they are until the block ends."""
+        pids = worker.processes()
+        assert pids, "the worker has no worker processes"
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+
+    def duplicates_seen(self) -> int:
+        with Redis.from_url(self.redis_url) as client:
+            return int(client.get(self.keys.duplicate_deliveries) or 0)
 
     def kill_worker(self, worker: Worker) -> None:
         """SIGKILL the process doing the work, as the OOM killer or a power cut would."""

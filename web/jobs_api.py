@@ -16,7 +16,7 @@ from actors.registry import JOB_TYPES
 from store import jobs, listing
 from store.backends import Backends
 from store.events import Snapshot
-from store.status import JobStatus
+from store.status import IllegalTransition, JobStatus
 from store.view import job_json
 from web.auth import owner_of
 from web.errors import ApiError
@@ -116,6 +116,27 @@ async def list_jobs(request: Request) -> JSONResponse:
     return JSONResponse(data)
 
 
+def _owned(b: Backends, job_id: str, owner: str, action: Any) -> Any:
+    """Run `action` on someone's job, answering as the contract says when it cannot be."""
+    try:
+        return action()
+    except jobs.JobNotFound:
+        raise ApiError(404, "not_found", f"no job {job_id}") from None
+    except IllegalTransition as wrong:
+        message = f"job {job_id} is {wrong.current}; it cannot become {wrong.wanted}"
+        raise ApiError(409, "conflict", message) from None
+
+
+async def cancel_job(request: Request) -> JSONResponse:
+    job_id, b, owner = request.path_params["job_id"], backends(request), owner_of(request)
+
+    def cancel() -> dict[str, Any]:
+        job = _owned(b, job_id, owner, lambda: jobs.cancel(b, job_id, owner))
+        return job_json(job, _live(b, [job_id]).get(job_id))
+
+    return JSONResponse(await run_in_threadpool(cancel), status_code=202)
+
+
 async def job_types(request: Request) -> JSONResponse:
     return JSONResponse([job_type.describe() for job_type in JOB_TYPES.values()])
 
@@ -124,5 +145,6 @@ routes = [
     Route("/jobs", submit, methods=["POST"]),
     Route("/jobs", list_jobs, methods=["GET"]),
     Route("/jobs/{job_id}", get_job, methods=["GET"]),
+    Route("/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
     Route("/job-types", job_types, methods=["GET"]),
 ]

@@ -18,6 +18,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
     reasons = {
         400: "malformed JSON",
         404: "unknown job id",
+        409: "the job is in a state that does not allow this",
         413: f"body over {MAX_BODY_BYTES // 1024} KiB",
         422: "unknown type, or params / query failing validation",
         503: "database or Redis unavailable",
@@ -127,6 +128,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": _json(job, "the job"), **_errors(404, 503)},
             }
         },
+        **_job_actions(),
         "/job-types": {
             "get": {
                 "summary": "Job types with the JSON Schema of their params",
@@ -140,6 +142,23 @@ def _paths() -> dict[str, Any]:
                     "200": _json({"type": "object"}, "healthy"),
                     "503": _json({"type": "object"}, "a dependency is down or no worker"),
                 },
+            }
+        },
+    }
+
+
+def _job_actions() -> dict[str, Any]:
+    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "/jobs/{job_id}/cancel": {
+            "post": {
+                "summary": "Cancel a job that has not finished",
+                "description": "A pending or retrying job never starts again; a running one "
+                "stops within 2 s on whichever host runs it, its model request is closed and "
+                "its output so far is kept. The job ends `cancelled` with error code "
+                "`cancelled`.",
+                "parameters": [job_id],
+                "responses": {"202": _json(_JOB, "cancelled"), **_errors(404, 409, 503)},
             }
         },
     }
