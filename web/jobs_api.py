@@ -1,4 +1,7 @@
-"""REST routes for jobs: submit, fetch (the polling fallback), list, job types."""
+"""REST routes for jobs: submit, fetch (the polling fallback), list, job types.
+
+Cancel, retry and delete are in web/job_actions.py.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import logging
 from typing import Any
 
 from redis.exceptions import RedisError
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -16,8 +20,10 @@ from actors.registry import JOB_TYPES
 from store import jobs, listing
 from store.backends import Backends
 from store.events import Snapshot
-from store.status import IllegalTransition, JobStatus
+from store.models import Job
+from store.status import JobStatus
 from store.view import job_json
+from web import idempotent
 from web.auth import owner_of
 from web.errors import ApiError
 from web.submit import parse_submission, read_json_body
@@ -35,26 +41,48 @@ def backends(request: Request) -> Backends:
 
 async def submit(request: Request) -> JSONResponse:
     submission = parse_submission(await read_json_body(request))
-    b = backends(request)
-    job = await run_in_threadpool(
-        jobs.create,
-        b,
-        type=submission.type,
-        params=submission.params,
-        owner=owner_of(request),
-        priority=submission.priority,
-        time_limit=submission.time_limit,
-        max_attempts=JOB_TYPES[submission.type].max_attempts,
-    )
+    key = idempotent.key_of(request)
+    b, owner = backends(request), owner_of(request)
+
+    def create(session: Session | None = None) -> Job:
+        return jobs.create(
+            b,
+            type=submission.type,
+            params=submission.params,
+            owner=owner,
+            priority=submission.priority,
+            time_limit=submission.time_limit,
+            max_attempts=JOB_TYPES[submission.type].max_attempts,
+            session=session,
+        )
+
+    if key is None:
+        job, created = await run_in_threadpool(create), True
+    else:
+        job, created = await run_in_threadpool(
+            idempotent.create_once, b, owner, key, submission, create
+        )
+    headers = {"Location": f"/jobs/{job.id}"}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+        data = await run_in_threadpool(live_job, b, job)
+        return JSONResponse(data, status_code=202, headers=headers)
     # The row is committed before the message exists, so a worker never finds it missing.
+    await run_in_threadpool(enqueue, b, job)
+    return JSONResponse(job_json(job), status_code=202, headers=headers)
+
+
+def enqueue(b: Backends, job: Job) -> None:
     try:
-        await run_in_threadpool(send_job, b, job.id, job.priority)
+        send_job(b, job.id, job.priority)
     except RedisError as error:
         # The row is the system of record: the job is accepted and stays pending until
         # a worker's reconciler finds it without a message and sends one.
         log.error("job %s accepted but not enqueued: %s", job.id, error)
-    headers = {"Location": f"/jobs/{job.id}"}
-    return JSONResponse(job_json(job), status_code=202, headers=headers)
+
+
+def live_job(b: Backends, job: Job) -> dict[str, Any]:
+    return job_json(job, _live(b, [job.id]).get(job.id))
 
 
 def _load(b: Backends, job_id: str, owner: str) -> dict[str, Any]:
@@ -116,27 +144,6 @@ async def list_jobs(request: Request) -> JSONResponse:
     return JSONResponse(data)
 
 
-def _owned(b: Backends, job_id: str, owner: str, action: Any) -> Any:
-    """Run `action` on someone's job, answering as the contract says when it cannot be."""
-    try:
-        return action()
-    except jobs.JobNotFound:
-        raise ApiError(404, "not_found", f"no job {job_id}") from None
-    except IllegalTransition as wrong:
-        message = f"job {job_id} is {wrong.current}; it cannot become {wrong.wanted}"
-        raise ApiError(409, "conflict", message) from None
-
-
-async def cancel_job(request: Request) -> JSONResponse:
-    job_id, b, owner = request.path_params["job_id"], backends(request), owner_of(request)
-
-    def cancel() -> dict[str, Any]:
-        job = _owned(b, job_id, owner, lambda: jobs.cancel(b, job_id, owner))
-        return job_json(job, _live(b, [job_id]).get(job_id))
-
-    return JSONResponse(await run_in_threadpool(cancel), status_code=202)
-
-
 async def job_types(request: Request) -> JSONResponse:
     return JSONResponse([job_type.describe() for job_type in JOB_TYPES.values()])
 
@@ -145,6 +152,5 @@ routes = [
     Route("/jobs", submit, methods=["POST"]),
     Route("/jobs", list_jobs, methods=["GET"]),
     Route("/jobs/{job_id}", get_job, methods=["GET"]),
-    Route("/jobs/{job_id}/cancel", cancel_job, methods=["POST"]),
     Route("/job-types", job_types, methods=["GET"]),
 ]

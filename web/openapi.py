@@ -70,6 +70,15 @@ def _job_schema() -> dict[str, Any]:
 
 
 _JOB = {"$ref": "#/components/schemas/Job"}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "1-255 printable ASCII characters. The same key and owner within 24 h "
+    "give the job the first request created, not a new one; the same key with a different "
+    "request is a 422 `idempotency_key_reused`.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
 
 
 def _submit_body() -> dict[str, Any]:
@@ -87,6 +96,30 @@ def _submit_body() -> dict[str, Any]:
     }
 
 
+def _submit_operation() -> dict[str, Any]:
+    return {
+        "summary": "Submit a job",
+        "parameters": [_IDEMPOTENCY_KEY],
+        "requestBody": {"required": True, **_json(_submit_body(), "the job")},
+        "responses": {
+            "202": {
+                **_json(
+                    _JOB,
+                    "accepted (or, for a known Idempotency-Key, the job that key created)",
+                ),
+                "headers": {
+                    "Location": {"schema": {"type": "string"}},
+                    "Idempotent-Replayed": {
+                        "description": "`true` when the key named an existing job",
+                        "schema": {"type": "string", "enum": ["true"]},
+                    },
+                },
+            },
+            **_errors(400, 413, 422, 503),
+        },
+    }
+
+
 def _paths() -> dict[str, Any]:
     job = _JOB
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -98,11 +131,7 @@ def _paths() -> dict[str, Any]:
     ]
     return {
         "/jobs": {
-            "post": {
-                "summary": "Submit a job",
-                "requestBody": {"required": True, **_json(_submit_body(), "the job")},
-                "responses": {"202": _json(job, "accepted"), **_errors(400, 413, 422, 503)},
-            },
+            "post": _submit_operation(),
             "get": {
                 "summary": "List jobs, newest first",
                 "parameters": query,
@@ -126,7 +155,12 @@ def _paths() -> dict[str, Any]:
                 "summary": "The job's live view (the polling fallback of the WebSocket)",
                 "parameters": [job_id],
                 "responses": {"200": _json(job, "the job"), **_errors(404, 503)},
-            }
+            },
+            "delete": {
+                "summary": "Delete a finished job with its events",
+                "parameters": [job_id],
+                "responses": {"204": {"description": "deleted"}, **_errors(404, 409, 503)},
+            },
         },
         **_job_actions(),
         "/job-types": {
@@ -159,6 +193,15 @@ def _job_actions() -> dict[str, Any]:
                 "`cancelled`.",
                 "parameters": [job_id],
                 "responses": {"202": _json(_JOB, "cancelled"), **_errors(404, 409, 503)},
+            }
+        },
+        "/jobs/{job_id}/retry": {
+            "post": {
+                "summary": "Run a failed or cancelled job again",
+                "description": "The job becomes `pending` again (a `status` event says so) "
+                "and gets the type's maximum of attempts more.",
+                "parameters": [job_id],
+                "responses": {"202": _json(_JOB, "pending again"), **_errors(404, 409, 503)},
             }
         },
     }
