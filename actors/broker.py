@@ -21,6 +21,7 @@ from dramatiq.middleware import (
 
 from actors.cancel_watch import CancelWatch
 from actors.heartbeat import WorkerHeartbeat
+from actors.maintenance import Maintenance
 from actors.polling import PollInterval
 from store.backends import redis_client
 from store.keys import Keys
@@ -60,6 +61,7 @@ def build_broker(settings: Settings) -> RedisBroker:
             AsyncIO(),
             WorkerHeartbeat(client, keys, interval=settings.worker_heartbeat_s),
             CancelWatch(redis_client(settings.redis_url, "jobcast-cancel", pool_size=2), keys),
+            Maintenance(settings),
             PollInterval(settings.worker_poll_ms),
         ],
     )

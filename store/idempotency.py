@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from store.backends import Backends
 from store.models import IdempotencyKey, Job, utcnow
@@ -67,6 +67,9 @@ def _create_once(
 
 def forget_expired(b: Backends) -> int:
     """Delete keys past their window (retention calls this); returns how many."""
-    statement = delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < utcnow() - WINDOW)
+    expired = col(IdempotencyKey.created_at) < utcnow() - WINDOW
+    with Session(b.reader) as session:  # look without a write lock first
+        if session.exec(select(IdempotencyKey.key).where(expired).limit(1)).first() is None:
+            return 0
     with Session(b.engine) as session, session.begin():
-        return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+        return int(session.execute(delete(IdempotencyKey).where(expired)).rowcount)  # type: ignore[attr-defined]

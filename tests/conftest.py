@@ -21,7 +21,7 @@ from store.backends import Backends, connect
 from store.migrate import upgrade
 from store.settings import Settings
 from tests.databases import postgres_database
-from tests.faults import resilient_stack  # noqa: F401  (a shared fixture of the fault tests)
+from tests.faults import isolated_backends, resilient_stack  # noqa: F401  (fault-test fixtures)
 from tests.stack import Stack, start_stack
 
 HARNESS = pytest.StashKey["Harness"]()

