@@ -1,9 +1,13 @@
-"""The run_job actor: receive a job's message, claim the job, run one attempt, and send
+"""The run_job actors: receive a job's message, claim the job, run one attempt, and send
 the message of the next attempt when the job is to be retried.
 
 Messages carry only the job id; the row decides what happens. A message for a job that
 is already running is a duplicate (ignored), unless the running attempt's lease has
 gone stale: then its worker died, and the job is retried (or given up) from here.
+
+Priority: one queue per level. A job with `priority` above 0 goes to `jobs-high`, 0 to
+`jobs`, below 0 to `jobs-low`. A worker consumes all three (as `dramatiq actors` does by
+default) and, of the messages it holds, starts high ones first, then normal, then low.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import Any
 
 import dramatiq
 from redis.exceptions import RedisError
@@ -29,7 +34,7 @@ from store.status import IllegalTransition, JobStatus
 
 log = logging.getLogger(__name__)
 
-QUEUE = "jobs"
+QUEUE_HIGH, QUEUE, QUEUE_LOW = "jobs-high", "jobs", "jobs-low"
 # Dramatiq's own time limit is only a backstop behind the pipeline's asyncio timeout,
 # which fails the job cleanly; it interrupts a worker thread stuck outside asyncio.
 BACKSTOP_MS = 30_000
@@ -47,14 +52,7 @@ def _redeliver(retries: int, error: BaseException) -> bool:
     return retries < CLAIM_REDELIVERIES and isinstance(error, INFRASTRUCTURE_ERRORS)
 
 
-@dramatiq.actor(
-    queue_name=QUEUE,
-    retry_when=_redeliver,
-    min_backoff=500,
-    max_backoff=15_000,
-    time_limit=MAX_TIME_LIMIT_S * 1000 + BACKSTOP_MS,
-)
-async def run_job(job_id: str) -> None:
+async def _run_job(job_id: str) -> None:
     b = runtime().backends
     await asyncio.to_thread(enqueued.received, b, job_id)
     job = await asyncio.to_thread(_claim, b, job_id)
@@ -65,12 +63,35 @@ async def run_job(job_id: str) -> None:
         await asyncio.to_thread(send_again, b, ended)
 
 
+def _actor(name: str, queue: str, priority: int) -> dramatiq.Actor[[str], Any]:
+    # Dramatiq's `priority`: of the messages a worker holds, the lowest number runs first.
+    declare = dramatiq.actor(
+        actor_name=name,
+        queue_name=queue,
+        priority=priority,
+        retry_when=_redeliver,
+        min_backoff=500,
+        max_backoff=15_000,
+        time_limit=MAX_TIME_LIMIT_S * 1000 + BACKSTOP_MS,
+    )
+    return declare(_run_job)
+
+
+run_job_high = _actor("run_job_high", QUEUE_HIGH, priority=0)
+run_job = _actor("run_job", QUEUE, priority=50)
+run_job_low = _actor("run_job_low", QUEUE_LOW, priority=100)
+
+
+def actor_for(priority: int) -> dramatiq.Actor[[str], Any]:
+    return run_job_high if priority > 0 else run_job_low if priority < 0 else run_job
+
+
 def send_job(b: Backends, job_id: str, priority: int = 0, delay_s: float = 0.0) -> None:
     """Send the job's message (after `delay_s`), marking it as on its way."""
     enqueued.mark(b, job_id, delay_s)
     delay_ms = int(delay_s * 1000)
     try:
-        run_job.send_with_options(args=(job_id,), delay=delay_ms or None)
+        actor_for(priority).send_with_options(args=(job_id,), delay=delay_ms or None)
     except RedisError:
         enqueued.received(b, job_id)  # no message left: let the reconciler see that
         raise

@@ -233,10 +233,15 @@ def start_fault_stack(
     *,
     workers: int = 1,
     threads: int = 4,
+    database_dir: str = ".",
+    database_url: str | None = None,
 ) -> FaultStack:
-    """Web and `workers` worker CLIs on a fresh SQLite database and `redis_url`."""
-    database = f"sqlite:///{tmp / 'jobs.db'}"
-    upgrade(database)
+    """Web and `workers` worker CLIs on `redis_url` and a fresh SQLite database (or the
+    migrated `database_url`)."""
+    (tmp / database_dir).mkdir(exist_ok=True)
+    database = database_url or f"sqlite:///{tmp / database_dir / 'jobs.db'}"
+    if database_url is None:
+        upgrade(database)
     namespace = f"jobcast-fault-{uuid.uuid4().hex[:8]}"
     full_env = {
         "DATABASE_URL": database,
@@ -300,6 +305,13 @@ def wait_status(
 
     found: dict[str, Any] = wait_until(reached, timeout, f"job {job_id} never {statuses}")
     return found
+
+
+@pytest.fixture
+def own_redis() -> Iterator[OwnRedis]:
+    server = OwnRedis()
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="session")

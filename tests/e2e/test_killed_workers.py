@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.client import Received, connect, read_all, read_until
 from tests.faults import (
@@ -16,13 +13,6 @@ from tests.faults import (
     submit_job,
     wait_status,
 )
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis()
-    yield server
-    server.close()
 
 
 async def test_a_job_whose_worker_is_killed_completes_on_another_within_30_s(
