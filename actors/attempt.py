@@ -22,7 +22,7 @@ from actors.context import JobContext
 from actors.errors import JobError
 from actors.registry import JOB_TYPES, JobType
 from actors.runtime import Runtime
-from store import jobs
+from store import attempts, jobs
 from store.backends import Backends
 from store.models import Job
 from store.reporter import Reporter
@@ -97,7 +97,9 @@ async def _keep_lease(b: Backends, running: Running, lease_s: float) -> None:
     while True:
         await asyncio.sleep(lease_s / 4)
         try:
-            current = await asyncio.to_thread(jobs.renew_lease, b, running.job_id, running.attempt)
+            current = await asyncio.to_thread(
+                attempts.renew_lease, b, running.job_id, running.attempt
+            )
         except INFRASTRUCTURE_ERRORS as error:
             log.warning("job %s: lease not renewed: %s", running.job_id, error)
             continue
@@ -116,7 +118,7 @@ def _record(b: Backends, job: Job, outcome: Outcome, usage: dict[str, Any]) -> J
         return jobs.complete(b, job.id, job.attempts, outcome, usage)
     except (IllegalTransition, jobs.StaleAttempt) as ended:
         log.info("job %s: ended elsewhere before this attempt finished (%s)", job.id, ended)
-        jobs.save_usage(b, job.id, job.attempts, usage)
+        attempts.save_usage(b, job.id, job.attempts, usage)
         return None
 
 
@@ -127,7 +129,7 @@ def _stopped(b: Backends, job: Job, running: Running, usage: dict[str, Any]) -> 
             return jobs.hand_back(b, job.id, job.attempts, usage)
         except (IllegalTransition, jobs.StaleAttempt):
             pass
-    jobs.save_usage(b, job.id, job.attempts, usage)
+    attempts.save_usage(b, job.id, job.attempts, usage)
     return None
 
 

@@ -4,13 +4,13 @@ Every status change takes the row's lock, checks the transition table, publishes
 `status` event (which assigns its seq) and commits the row with that seq, in one
 place. Terminal events are therefore written once, whoever races to write them.
 
-    create ──▶ pending ──claim──▶ running ──complete──▶ completed
-                  │                  │ end_attempt (transient, attempts left) / recover
-                  │                  ▼                  / hand_back
-                  │               retrying ──claim──▶ running …
-                  │                  │ end_attempt (otherwise) ──▶ failed
-                  └──── cancel ──────┴──── cancel ──▶ cancelled
-    failed | cancelled ──reopen──▶ pending (a new attempt, through the API)
+    pending | retrying ──claim──▶ running            (a new attempt; +1 attempts)
+    running ──complete──▶ completed
+    running ──end_attempt | recover──▶ retrying     (transient, attempts left)
+                                   └──▶ failed      (permanent, or none left)
+    running ──hand_back──▶ retrying                 (its worker is shutting down)
+    pending | running | retrying ──cancel──▶ cancelled
+    failed | cancelled ──reopen──▶ pending          (a retry through the API)
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from store.enqueued import forget_mark
 from store.models import IdempotencyKey, Job, utcnow
 from store.retries import Backoff, Failure, gave_up
 from store.status import JobStatus, check_transition
+from store.usage import add_usage
 from store.view import live_fields
 
 Target = JobStatus | Callable[[Job], JobStatus]
@@ -171,7 +172,7 @@ def hand_back(b: Backends, job_id: str, attempt: int, usage: dict[str, Any] | No
     failure = Failure("worker_shutdown", f"attempt {attempt} was stopped by a worker shutdown")
 
     def edit(job: Job) -> dict[str, Any]:
-        _add_usage(job, usage)
+        add_usage(job, usage)
         job.error, job.retry_at, job.heartbeat_at = failure.as_json(), utcnow(), None
         return {"error": job.error, "retry_at": _iso(job.retry_at)}
 
@@ -217,30 +218,6 @@ def delete(b: Backends, job_id: str, owner: str | None = None) -> None:
         session.delete(job)
 
 
-def renew_lease(b: Backends, job_id: str, attempt: int) -> bool:
-    """Renew a running attempt's lease; False when the attempt is over (cancelled, lost…)."""
-    statement = (
-        update(Job)
-        .where(
-            col(Job.id) == job_id,
-            col(Job.status) == JobStatus.RUNNING.value,
-            col(Job.attempts) == attempt,
-        )
-        .values(heartbeat_at=utcnow())
-    )
-    with Session(b.engine) as session, session.begin():
-        return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
-
-
-def save_usage(b: Backends, job_id: str, attempt: int, usage: dict[str, Any]) -> None:
-    """Add an attempt's usage after the job ended elsewhere (cancelled, taken over)."""
-    with Session(b.engine) as session, session.begin():
-        job = session.get(Job, job_id, with_for_update=True)
-        if job is not None and job.attempts == attempt:
-            _add_usage(job, usage)
-            session.add(job)
-
-
 def _retry_or_fail(failure: Failure) -> Callable[[Job], JobStatus]:
     def decide(job: Job) -> JobStatus:
         if failure.transient and job.attempts < job.max_attempts:
@@ -256,7 +233,7 @@ def _after_failure(
     def edit(job: Job) -> dict[str, Any]:
         job.heartbeat_at = None
         if _retry_or_fail(failure)(job) is JobStatus.RETRYING:
-            _add_usage(job, usage)
+            add_usage(job, usage)
             delay = backoff.delay(job.attempts, failure.retry_after)
             job.retry_at = utcnow() + timedelta(seconds=delay)
             job.error = failure.as_json()
@@ -282,22 +259,7 @@ def _lease_fresh(job: Job, stale_before: datetime) -> bool:
 def _finish(b: Backends, job: Job, usage: dict[str, Any] | None) -> None:
     job.finished_at = utcnow()
     job.output = b.events.output_of(job.id)
-    _add_usage(job, usage)
-
-
-def _add_usage(job: Job, usage: dict[str, Any] | None) -> None:
-    """Usage adds up over all attempts: a failed attempt's tokens were paid for too."""
-    if usage is None:
-        return
-    total = dict(job.usage or {})
-    for name, value in usage.items():
-        if isinstance(value, bool):
-            total[name] = total.get(name, False) or value
-        elif isinstance(value, int | float):
-            total[name] = round(total.get(name, 0) + value, 3)
-        else:
-            total[name] = value
-    job.usage = total  # reassigned, so the JSON column sees the change
+    add_usage(job, usage)
 
 
 def _iso(value: datetime | None) -> str | None:
