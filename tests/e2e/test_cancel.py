@@ -10,6 +10,7 @@ from tests.client import Received, connect, read_all, read_until
 from tests.faults import FaultStack, job_of, submit_job, wait_until
 
 ROUNDS = 6
+SLACK_TOKENS = 20
 
 
 def usage_recorded(stack: FaultStack, job_id: str) -> dict[str, int]:
@@ -46,9 +47,10 @@ async def test_cancelling_a_streaming_job_stops_it_within_2_s_and_keeps_its_outp
     # Nothing was published after the cancelled event, and the text so far was kept.
     assert job["seq"] == last["seq"]
     assert job["output"] == received.text() != ""
-    # The model stream stopped: tokens generated ≈ tokens shown (one flush interval more).
+    # The model stream stopped: the model generated what was shown, plus what half a
+    # second at 40 tokens/s adds at most (a flush interval, the cancel reaching the worker).
     shown = len(job["output"].split(" "))
-    assert usage["completion_tokens"] <= shown + 5, (usage, shown)
+    assert usage["completion_tokens"] <= shown + SLACK_TOKENS, (usage, shown)
     assert usage["llm_calls"] < ROUNDS
 
 
@@ -109,7 +111,7 @@ async def test_a_job_slower_than_its_time_limit_fails_with_timeout(
     assert job["attempts"] == 1  # a time limit is not retried
     # The model stream was closed at the limit: only what was shown had been generated.
     shown = len((job["output"] or "").split(" "))
-    assert job["usage"]["completion_tokens"] <= shown + 5
+    assert job["usage"]["completion_tokens"] <= shown + SLACK_TOKENS
     assert job["usage"]["llm_calls"] < ROUNDS
 
 

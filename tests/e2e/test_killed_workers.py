@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.client import Received, connect, read_all, read_until
 from tests.faults import (
     FAST_RECOVERY,
@@ -15,6 +17,7 @@ from tests.faults import (
 )
 
 
+@pytest.mark.timeout(120)
 async def test_a_job_whose_worker_is_killed_completes_on_another_within_30_s(
     tmp_path: Path, own_redis: OwnRedis
 ) -> None:
@@ -45,6 +48,7 @@ async def test_a_job_whose_worker_is_killed_completes_on_another_within_30_s(
     assert "stopped responding" in error["message"]
 
 
+@pytest.mark.timeout(120)
 def test_a_job_that_kills_its_worker_every_time_fails_after_the_maximum(
     tmp_path: Path, own_redis: OwnRedis
 ) -> None:
@@ -62,6 +66,7 @@ def test_a_job_that_kills_its_worker_every_time_fails_after_the_maximum(
     assert len(stack.workers) >= 4  # three killed, and the one that found it lost
 
 
+@pytest.mark.timeout(120)
 def test_flushall_with_20_jobs_pending_and_running_loses_none(
     tmp_path: Path, own_redis: OwnRedis
 ) -> None:
@@ -69,7 +74,11 @@ def test_flushall_with_20_jobs_pending_and_running_loses_none(
     try:
         job_ids = [submit_job(stack, "long_chat", {"rounds": 2}) for _ in range(20)]
         wait_status(stack, job_ids[0], {"running"})
+        with stack.api() as api:
+            jobs = api.get("/jobs", params={"limit": 50}).json()["jobs"]
         own_redis.flushall()
+        before = {job["status"] for job in jobs}
+        assert {"pending", "running"} <= before, before
         finished = [wait_status(stack, j, {"completed", "failed"}, timeout=90) for j in job_ids]
     finally:
         stack.stop()
