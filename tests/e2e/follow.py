@@ -28,9 +28,9 @@ class Finished:
         )
 
 
-async def run_job(stack: Stack, job_type: str, params: dict[str, Any]) -> Finished:
+async def run_job(stack: Stack, job_type: str, params: dict[str, Any], **extra: Any) -> Finished:
     """Submit a job and follow it from its first event (`?after=0`) until the server closes."""
-    job_id = submit(stack, type=job_type, params=params)
+    job_id = submit(stack, type=job_type, params=params, **extra)
     async with connect(stack.events_url(job_id, after=0)) as ws:
         received = await read_all(ws)
     assert received.close_code == 1000
