@@ -35,6 +35,7 @@ class Stream:
     first_delay: float = 0.0  # before the first chunk (a slow model's time to first token)
     usage: tuple[int, int] | None = None  # (prompt, completion) the server reports
     cut_after: int | None = None  # close the connection after this many chunks
+    finish: bool = True  # False: end cleanly but without finish_reason or usage (a lost tail)
 
 
 @dataclass
@@ -219,6 +220,8 @@ def _events(seen: Seen, reply: Stream) -> list[str]:
 
     events = [chunk({"role": "assistant", "content": ""})]
     events += [chunk({"content": token}) for token in tokens]
+    if not reply.finish:
+        return [*events, "[DONE]"]
     events.append(chunk({}, "stop"))
     if (seen.body.get("stream_options") or {}).get("include_usage"):
         prompt, completion = reply.usage or (len(seen.prompt.split()), len(tokens))

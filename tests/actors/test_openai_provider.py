@@ -140,6 +140,15 @@ async def test_a_stream_cut_in_the_middle_is_transient(
     assert 0 < len(received) < 200
 
 
+async def test_a_stream_that_ends_before_the_reply_finished_is_transient(
+    server: OpenAIServer, provider: OpenAIProvider
+) -> None:
+    server.plan("lighthouse", Stream("half a sen", finish=False))
+    error = await failure(provider.stream(MESSAGES, "m"))
+    assert error.transient
+    assert "ended the stream before the reply was complete" in error.message
+
+
 async def test_a_slow_stream_past_the_read_timeout_is_transient(server: OpenAIServer) -> None:
     provider = make_provider(server, read_timeout=0.3)
     server.plan("lighthouse", Stream(first_delay=5))
