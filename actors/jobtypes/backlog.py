@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from actors.context import JobContext
-from actors.fanout import ItemProgress
+from actors.fanout import FanOutResult, ItemProgress
 from actors.prompts import ask
 from actors.registry import JobType, register
 
@@ -66,29 +66,7 @@ async def run(ctx: JobContext, params: BacklogParams) -> dict[str, Any]:
     project = f"Project:\n{params.description}"
     epic = await ctx.llm.json(ask(SYSTEM, f"{project}\n\nWrite its epic."), Epic, stage="epic")
     stories = await _stories(ctx, params, project, epic)
-    total = len(stories)
-
-    async def tasks_of(numbered: tuple[int, Story], progress: ItemProgress) -> list[Task]:
-        number, story = numbered
-        await progress.note(f"Generating Tasks for Story {number}/{total}…", "tasks")
-        answer = await ctx.llm.json(
-            ask(
-                SYSTEM,
-                f"{project}\n\nEpic: {epic.title}\nStory: {story.model_dump_json()}\n\n"
-                f"Break this story into {params.tasks_per_story} tasks.",
-            ),
-            task_list(params.tasks_per_story),
-            stage="tasks",
-        )
-        await progress.step_done(f"Generated Tasks for Story {number}/{total}", "tasks")
-        return answer.tasks
-
-    done = await ctx.fan_out(
-        list(enumerate(stories, 1)),
-        tasks_of,
-        span=(60, 100),
-        label=lambda _, numbered: f"Story {numbered[0]}/{total}",
-    )
+    done = await _tasks(ctx, params, project, epic, stories)
     tree = [
         {**story.model_dump(), "tasks": [t.model_dump() for t in done.results.get(index, [])]}
         for index, story in enumerate(stories)
@@ -96,7 +74,7 @@ async def run(ctx: JobContext, params: BacklogParams) -> dict[str, Any]:
     return {
         "epic": {**epic.model_dump(), "stories": tree},
         "counts": {
-            "stories": total,
+            "stories": len(stories),
             "tasks": sum(len(story["tasks"]) for story in tree),
             "points": sum(story.points for story in stories),
         },
@@ -121,6 +99,34 @@ async def _stories(ctx: JobContext, params: BacklogParams, project: str, epic: E
         )
         stories.append(story)
     return stories
+
+
+async def _tasks(
+    ctx: JobContext, params: BacklogParams, project: str, epic: Epic, stories: list[Story]
+) -> FanOutResult[list[Task]]:
+    total = len(stories)
+
+    async def tasks_of(numbered: tuple[int, Story], progress: ItemProgress) -> list[Task]:
+        number, story = numbered
+        await progress.note(f"Generating Tasks for Story {number}/{total}…", "tasks")
+        answer = await ctx.llm.json(
+            ask(
+                SYSTEM,
+                f"{project}\n\nEpic: {epic.title}\nStory: {story.model_dump_json()}\n\n"
+                f"Break this story into {params.tasks_per_story} tasks.",
+            ),
+            task_list(params.tasks_per_story),
+            stage="tasks",
+        )
+        await progress.step_done(f"Generated Tasks for Story {number}/{total}", "tasks")
+        return answer.tasks
+
+    return await ctx.fan_out(
+        list(enumerate(stories, 1)),
+        tasks_of,
+        span=(60, 100),
+        label=lambda _, numbered: f"Story {numbered[0]}/{total}",
+    )
 
 
 register(

@@ -32,11 +32,21 @@ class CanvasParams(BaseModel):
     max_objects: int = Field(default=12, ge=1, le=50, description="At most this many objects")
 
 
+class CanvasObject(BaseModel):
+    kind: str
+    x: int
+    y: int
+    w: int
+    h: int
+    text: str
+    color: str
+
+
 def drawing_schema(params: CanvasParams) -> dict[str, Any]:
     """The JSON Schema of the model's answer, bounded by this canvas."""
 
     def within(limit: int) -> dict[str, Any]:
-        return {"type": "number", "minimum": 0, "maximum": limit}
+        return {"type": "integer", "minimum": 0, "maximum": limit}  # whole pixels
 
     canvas_object = {
         "type": "object",
@@ -97,27 +107,17 @@ async def run(ctx: JobContext, params: CanvasParams) -> dict[str, Any]:
     }
 
 
-class CanvasObject(BaseModel):
-    kind: str
-    x: float
-    y: float
-    w: float
-    h: float
-    text: str
-    color: str
-
-
 def fit(obj: dict[str, Any], width: int, height: int) -> dict[str, Any] | None:
     """The object clipped to the canvas; None when nothing of it would show."""
     o = CanvasObject.model_validate(obj)
     w, h = min(o.w, width - o.x), min(o.h, height - o.y)
     if o.kind == "text" and not o.text.strip():
         return None
-    if o.kind in ("rect", "ellipse", "text") and (w < 1 or h < 1):
+    if o.kind in ("rect", "ellipse", "text") and (w == 0 or h == 0):
         return None
-    if o.kind in ("line", "arrow") and w < 1 and h < 1:
+    if o.kind in ("line", "arrow") and w == 0 and h == 0:
         return None
-    return {**o.model_dump(), "w": round(w, 1), "h": round(h, 1)}
+    return {**o.model_dump(), "w": w, "h": h}
 
 
 register(
