@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from actors.providers.base import Provider
-from actors.providers.openai import OpenAIOptions, OpenAIProvider
 from actors.providers.simulated import Failures, SimulatedProvider
 from store.settings import Settings
 
@@ -17,6 +16,9 @@ def make_provider(settings: Settings) -> Provider:
             tokens=settings.sim_tokens,
             failures=Failures(settings.sim_fail_rate, settings.sim_fail_kind),
         )
+    # Imported here: the web process imports `actors` to enqueue, and never needs the SDK.
+    from actors.providers.openai import OpenAIOptions, OpenAIProvider
+
     return OpenAIProvider(
         OpenAIOptions(
             base_url=settings.openai_base_url,
