@@ -101,6 +101,8 @@ class OpenAIServer:
         asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._loop.close()
 
     def plan(self, marker: str, *replies: Reply) -> None:
         """Answer the next requests whose messages contain `marker` with `replies`, in order."""
