@@ -46,7 +46,7 @@ async def run_attempt(rt: Runtime, job: Job) -> Job | None:
     if job_type is None:
         error = {"code": "internal", "message": f"no job type {job.type!r} on this worker"}
         return await asyncio.to_thread(jobs.fail, b, job.id, job.attempts, error)
-    ctx = JobContext(job.id, job.attempts, Reporter(b, job.id, job.attempts), rt.provider, rt.model)
+    ctx = JobContext(job.id, job.attempts, Reporter(b, job.id, job.attempts), rt.llm)
     pipeline = asyncio.create_task(_run_pipeline(job_type, job, ctx))
     with ACTIVE.track(job.id, job.attempts, pipeline, ctx.stopped) as running:
         lease = asyncio.create_task(_keep_lease(b, running, get_settings().lease_s))

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Iterator
 
 import httpx
+import pytest
 
 from tests.client import Received, connect, read_all, read_until
-from tests.faults import FaultStack, job_of, submit_job, wait_until
+from tests.faults import FaultStack, job_of, start_fault_stack, submit_job, wait_until
+from tests.openai_server import OpenAIServer, Stream
 
 ROUNDS = 6
 SLACK_TOKENS = 20
@@ -120,3 +124,46 @@ def test_a_time_limit_above_the_types_own_is_refused(resilient_stack: FaultStack
     response = httpx.post(f"{resilient_stack.base_url}/jobs", json=body)
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "time_limit"
+
+
+@pytest.fixture(scope="module")
+def model_server() -> Iterator[OpenAIServer]:
+    running = OpenAIServer().start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def openai_stack(
+    model_server: OpenAIServer, redis_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FaultStack]:
+    """Workers on the openai provider, streaming from the loopback model server."""
+    env = {"JOBCAST_LLM": "openai", "OPENAI_BASE_URL": model_server.url, "OPENAI_API_KEY": "k"}
+    stack = start_fault_stack(tmp_path_factory.mktemp("cancel-openai"), redis_url, env)
+    yield stack
+    stack.stop()
+
+
+async def test_cancelling_a_streaming_job_closes_its_connection_to_the_model_server(
+    model_server: OpenAIServer, openai_stack: FaultStack
+) -> None:
+    words = " ".join(f"word{n}" for n in range(80))
+    model_server.plan("cancel-me", Stream(words, delay=0.1))  # 8 s of tokens
+    job_id = submit_job(openai_stack, "chat", {"prompt": "cancel-me: a long answer"})
+    async with connect(openai_stack.events_url(job_id)) as ws:
+        received = Received()
+        await read_until(ws, received, lambda m: m["type"] == "output")
+        cancelled_at = time.monotonic()
+        with openai_stack.api() as api:
+            assert api.post(f"/jobs/{job_id}/cancel").status_code == 202
+        await read_all(ws, received)
+    assert received.events[-1]["status"] == "cancelled"
+    assert time.monotonic() - cancelled_at < 2
+
+    seen = model_server.request("cancel-me")
+    await asyncio.to_thread(model_server.wait_for, lambda: seen.client_closed_at is not None)
+    assert seen.client_closed_at is not None and not seen.finished
+    assert seen.client_closed_at - cancelled_at < 2  # the model request was dropped
+    usage = usage_recorded(openai_stack, job_id)
+    assert usage["completion_tokens"] < 80
+    assert job_of(openai_stack, job_id)["output"] == received.text()
