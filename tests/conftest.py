@@ -21,7 +21,7 @@ from store.backends import Backends, connect
 from store.migrate import upgrade
 from store.settings import Settings
 from tests.databases import postgres_database
-from tests.faults import (  # noqa: F401  (fixtures of the fault tests)
+from tests.fault_fixtures import (  # noqa: F401  (fixtures of the fault tests)
     isolated_backends,
     own_redis,
     resilient_stack,

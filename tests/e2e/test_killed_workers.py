@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.client import Received, connect, read_all, read_until
+from tests.fault_fixtures import OwnRedis
 from tests.faults import (
     FAST_RECOVERY,
-    OwnRedis,
     start_fault_stack,
     submit_job,
     wait_status,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.faults import FAST_RECOVERY, OwnRedis, job_of, start_fault_stack, submit_job, wait_status
+from tests.fault_fixtures import OwnRedis
+from tests.faults import FAST_RECOVERY, job_of, start_fault_stack, submit_job, wait_status
 
 
 def test_queued_jobs_start_in_priority_order(tmp_path: Path, own_redis: OwnRedis) -> None:

@@ -7,7 +7,8 @@ import signal
 import time
 from pathlib import Path
 
-from tests.faults import FAST_RECOVERY, OwnRedis, job_of, start_fault_stack, submit_job, wait_status
+from tests.fault_fixtures import OwnRedis
+from tests.faults import FAST_RECOVERY, job_of, start_fault_stack, submit_job, wait_status
 
 
 def test_sigterm_finishes_short_jobs_and_hands_back_long_ones(
