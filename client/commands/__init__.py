@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from types import ModuleType
-from typing import TextIO
+from typing import TextIO, TypeAlias
 
 from client.api import Client
 
 Handler = Callable[[argparse.Namespace, Client, TextIO, TextIO], int]
 # argparse has no public name for the object `add_subparsers()` returns.
-Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def commands() -> list[ModuleType]:

@@ -38,6 +38,7 @@ export class JobView {
     this.#section("result", [job.result, job.output], () => this.#result(job));
     this.#section("error", [job.error], () => (job.error == null ? null : this.#error(job.error)));
     this.#section("usage", [JSON.stringify(job.usage), job.status, job.finished_at, job.attempts], () => this.#usage(job));
+    this.tick(job);
   }
 
   setBusy(busy) {
