@@ -10,6 +10,8 @@ from typing import Any
 
 from client.events import TERMINAL
 
+ENVELOPE = frozenset({"job_id", "seq", "type", "ts", "status", "attempt"})
+
 
 class LiveJob:
     def __init__(self) -> None:
@@ -45,13 +47,12 @@ class LiveJob:
         if status in ("running", "pending"):
             # A new attempt starts from nothing, as the server's view does.
             self.job.update(progress=0, message=None, stage=None, output=None)
-            self.job.update(result=None, error=None)
+            self.job.update(result=None, error=None, retry_at=None)
             self.output_stage = None
         self.job["status"] = status
         self.job["attempts"] = message.get("attempt", self.job.get("attempts"))
-        for field in ("result", "error"):
-            if field in message:
-                self.job[field] = message[field]
+        # Whatever else the event carries (result, error, retry_at…) is the job's new value.
+        self.job.update({k: v for k, v in message.items() if k not in ENVELOPE})
         if status == "completed":
             self.job["progress"] = 100
 

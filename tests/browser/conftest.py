@@ -27,7 +27,9 @@ CHROMIUM_ARGS = [
 VIEWPORT: ViewportSize = {"width": 1280, "height": 860}
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps its own event loop running on
+# this thread while it is started, and the async tests elsewhere need theirs.
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     if not CHROMIUM.exists():
         reason = f"no browser at {CHROMIUM}: scripts/ensure_browser.sh installs it (root + apt-get)"
@@ -38,7 +40,7 @@ def playwright() -> Iterator[Playwright]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
     yield launched

@@ -53,17 +53,19 @@ export function applyEvent(job, event) {
   return next;
 }
 
+const ENVELOPE = new Set(["job_id", "seq", "type", "ts", "status", "attempt"]);
+
 function applyStatus(job, event) {
   job.status = event.status;
   if (event.attempt != null) job.attempts = event.attempt;
   if (event.status === "running" || event.status === "pending") {
     // A new attempt starts from nothing, as the server's view does.
-    Object.assign(job, { progress: 0, message: null, stage: null, output: null });
-    Object.assign(job, { result: null, error: null, finished_at: null, _outputStage: null });
+    Object.assign(job, { progress: 0, message: null, stage: null, output: null, _outputStage: null });
+    Object.assign(job, { result: null, error: null, finished_at: null, retry_at: null });
     if (event.status === "running") job.started_at = event.ts;
   }
-  if ("result" in event) job.result = event.result;
-  if ("error" in event) job.error = event.error;
+  // Whatever else the event carries (result, error, retry_at…) is the job's new value.
+  for (const [name, value] of Object.entries(event)) if (!ENVELOPE.has(name)) job[name] = value;
   if (event.status === "completed") job.progress = 100;
   if (TERMINAL.has(event.status)) job.finished_at = event.ts;
 }

@@ -90,10 +90,12 @@ export class JobView {
   }
 
   #progress(job) {
-    const key = `${job.progress}|${job.status}|${job.stage}|${job.message}`;
+    const key = `${job.progress}|${job.status}|${job.stage}|${job.message}|${job.retry_at}`;
     if (this.keys.progress === key) return;
     this.keys.progress = key;
-    const label = h("div", { class: "progress-label" }, h("strong", {}, `${job.progress ?? 0} %`), " ", [job.stage, job.message].filter(Boolean).join(" · "));
+    const retry = job.status === "retrying" && job.retry_at ? `next attempt at ${clock(job.retry_at)}` : null;
+    const where = [job.stage, job.message, retry].filter(Boolean).join(" · ");
+    const label = h("div", { class: "progress-label" }, h("strong", {}, `${job.progress ?? 0} %`), " ", where);
     replaceChildren(this.parts.progress, progressBar(job.progress, job.status), label);
   }
 
