@@ -35,6 +35,11 @@ def test_a_job_submitted_from_the_form_streams_to_a_rendered_result(
     expect(page.locator("#usage .provider")).to_have_text("simulated")
     expect(page.locator("#usage")).to_contain_text("completion tokens")
     expect(dashboard.row_badge(job_id)).to_have_text("completed")
+    # The status filter asks the server for that status only.
+    page.select_option("#status-filter", "failed")
+    expect(dashboard.row_badge(job_id)).to_have_count(0)
+    page.select_option("#status-filter", "completed")
+    expect(dashboard.row_badge(job_id)).to_have_text("completed")
 
 
 def test_the_servers_validation_errors_show_next_to_the_field(page: Page, stack: Stack) -> None:

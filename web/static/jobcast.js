@@ -162,8 +162,11 @@ class JobWatcher {
     }
     if (this.seq !== null && message.seq <= this.seq) return; // already applied
     if (this.seq === null || message.seq > this.seq + 1) {
-      ws.close(1000); // a gap: resume after the last event we hold
+      // A gap: drop this connection (and anything still in flight on it), resume after
+      // the last event we hold.
+      this.ws = null;
       this.gap = true;
+      ws.close(1000);
       return;
     }
     this.job = applyEvent(this.job, message);
