@@ -40,6 +40,7 @@ class Dashboard:
 
     def open(self, path: str = "/") -> None:
         self.page.goto(self.stack.base_url + path)
+        self.page.select_option("#job-type", "chat")
         self.page.locator("#field-params-prompt").wait_for()
 
     def submit(self, prompt: str) -> str:

@@ -2,6 +2,8 @@
 // The server is the one validator: its 422 details are shown next to the fields they name.
 import { h, replaceChildren } from "./dom.js";
 
+const TYPE_STORAGE = "jobcast.jobType";
+
 export class JobForm {
   constructor(root, { types, onSubmit }) {
     this.root = root;
@@ -28,11 +30,15 @@ export class JobForm {
       h("div", { class: "form-actions" }, this.submitButton),
     );
     replaceChildren(this.root, this.form);
+    const remembered = localStorage.getItem(TYPE_STORAGE);
+    const initial = [remembered, "chat"].find((name) => this.types.has(name));
+    if (initial) this.typeSelect.value = initial;
     this.#showType();
   }
 
   #showType() {
     const type = this.types.get(this.typeSelect.value);
+    if (type) localStorage.setItem(TYPE_STORAGE, type.type);
     this.description.textContent = type?.description ?? "";
     this.fields.clear();
     const schema = type?.params_schema ?? {};

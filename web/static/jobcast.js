@@ -47,6 +47,7 @@ export function applyEvent(job, event) {
     const same = (job._outputStage ?? job.stage) === event.stage && job.output != null;
     next.output = same ? job.output + event.delta : event.delta;
     next._outputStage = event.stage;
+    next._outputLabel = event.stage; // known for sure only from an event
   } else if (event.type === "status") {
     applyStatus(next, event);
   }

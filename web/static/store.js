@@ -88,18 +88,17 @@ export class JobStore {
     this.#notify(job.id);
   }
 
-  // Stages in the order the job entered them, each with its latest message.
+  // Stages in the order the job first entered them, each with its latest message and the
+  // time it was last active (parallel steps take turns, so a stage can come back).
   #track(job, held, event) {
     let stages = this.timelines.get(job.id) ?? [];
     if (held && held.attempts !== job.attempts) stages = [];
     const at = event?.ts ?? job.updated_at;
     if (job.stage) {
-      const last = stages[stages.length - 1];
-      if (last?.stage === job.stage) {
-        stages = [...stages.slice(0, -1), { ...last, message: job.message ?? last.message, until: at }];
-      } else {
-        stages = [...stages, { stage: job.stage, message: job.message, since: at, until: at }];
-      }
+      const index = stages.findIndex((entry) => entry.stage === job.stage);
+      const entry = index < 0 ? { stage: job.stage, since: at } : stages[index];
+      const updated = { ...entry, message: job.message ?? entry.message, until: at };
+      stages = index < 0 ? [...stages, updated] : stages.map((e, i) => (i === index ? updated : e));
     }
     this.timelines.set(job.id, stages);
   }

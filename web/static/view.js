@@ -100,10 +100,10 @@ export class JobView {
   }
 
   #timeline(stages, job) {
-    const done = isTerminal(job.status);
-    return stages.map((entry, index) => {
-      const last = index === stages.length - 1;
-      const state = !last || job.status === "completed" ? "done" : done ? job.status : "active";
+    const ended = isTerminal(job.status);
+    return stages.map((entry) => {
+      const current = entry.stage === job.stage;
+      const state = !current || job.status === "completed" ? "done" : ended ? job.status : "active";
       return h(
         "li",
         { class: `stage stage-${state}` },
@@ -122,7 +122,11 @@ export class JobView {
     if (pre.textContent !== text) pre.textContent = text;
     pre.classList.toggle("streaming", !isTerminal(job.status));
     pre.classList.toggle("empty", text === "");
-    this.parts.outputLabel.textContent = job.stage && text ? `Output · ${job._outputStage ?? job.stage}` : "Output";
+    // A finished job that streamed nothing has no output to show.
+    const hidden = text === "" && isTerminal(job.status);
+    pre.hidden = hidden;
+    this.parts.outputLabel.hidden = hidden;
+    this.parts.outputLabel.textContent = job._outputLabel && text ? `Output · ${job._outputLabel}` : "Output";
     if (stick) pre.scrollTop = pre.scrollHeight;
   }
 
