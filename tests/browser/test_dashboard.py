@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from playwright.sync_api import Page, expect
 
 from tests.browser.dashboard import Dashboard
@@ -78,3 +80,19 @@ def test_screenshot_with_a_running_and_a_completed_job(page: Page, slow_stack: S
     expect(dashboard.row_badge(running)).to_have_text("running")
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOT)
+
+
+def test_an_api_key_is_kept_and_sent_as_a_bearer_token(page: Page, stack: Stack) -> None:
+    dashboard = Dashboard(page, stack)
+    dashboard.open()
+    page.fill("#api-key", "key-1")
+    page.press("#api-key", "Enter")  # a change event; the page does not reload
+    dashboard.open()  # a new visit remembers the key (localStorage)
+    expect(page.locator("#api-key")).to_have_value("key-1")
+    dashboard.requests.clear()
+    job_id = dashboard.submit("Describe a jetty")
+    expect(dashboard.badge).to_have_text("completed")
+    api_calls = [r for r in dashboard.requests if urlparse(r.url).path.startswith("/jobs")]
+    assert api_calls and all(r.headers.get("authorization") == "Bearer key-1" for r in api_calls)
+    # The WebSocket offered the key as a subprotocol and still carried the job live.
+    assert dashboard.polls(job_id) == []

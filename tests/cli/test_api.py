@@ -55,3 +55,16 @@ def test_events_resume_in_order_across_a_web_server_restart(slow_stack: Stack) -
     assert live.job["status"] == final["status"] == "completed"
     assert live.output == final["output"]
     assert live.job["result"] == final["result"]
+
+
+def test_a_key_travels_as_a_subprotocol_the_server_answers(stack: Stack) -> None:
+    """Browsers drop a handshake that ignores the subprotocols they offered."""
+    from websockets.sync.client import connect
+    from websockets.typing import Subprotocol
+
+    job = Client(stack.base_url).submit("chat", {"prompt": "Describe a slipway"})
+    offered = [Subprotocol("jobcast"), Subprotocol("jobcast.bearer.key-1")]
+    url = stack.events_url(job["id"])
+    with connect(url, subprotocols=offered, open_timeout=10) as ws:
+        assert ws.subprotocol == "jobcast"
+        assert "snapshot" in str(ws.recv(timeout=10))
