@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 
 import pytest
+from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from client.api import Client
 from client.errors import ApiError, StreamError
@@ -59,9 +61,6 @@ def test_events_resume_in_order_across_a_web_server_restart(slow_stack: Stack) -
 
 def test_a_key_travels_as_a_subprotocol_the_server_answers(stack: Stack) -> None:
     """Browsers drop a handshake that ignores the subprotocols they offered."""
-    from websockets.sync.client import connect
-    from websockets.typing import Subprotocol
-
     job = Client(stack.base_url).submit("chat", {"prompt": "Describe a slipway"})
     offered = [Subprotocol("jobcast"), Subprotocol("jobcast.bearer.key-1")]
     url = stack.events_url(job["id"])
