@@ -12,8 +12,6 @@ import sys
 import termios
 from pathlib import Path
 
-import pytest
-
 from tests.client import get_job, submit
 from tests.stack import Stack
 
@@ -75,7 +73,6 @@ def test_mistakes_are_one_clear_line(stack: Stack) -> None:
     assert "no such job" in missing.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="cancel route lands with issue #4")
 def test_cancel_and_retry(slow_stack: Stack) -> None:
     job_id = submit(slow_stack, "Describe the night watch")
     cancelled = jobcast("--url", slow_stack.base_url, "cancel", job_id)
