@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from store.backends import connect
 from store.settings import Settings, settings_or_exit
-from web import events_ws, health, job_actions, jobs_api
+from web import dashboard, events_ws, health, job_actions, jobs_api
 from web.errors import HANDLERS
 from web.openapi import openapi_document
 from web.relay import Hub
@@ -50,6 +50,7 @@ def create_app(settings: Settings) -> Starlette:
         *events_ws.routes,
         *health.routes,
         Route("/openapi.json", openapi, methods=["GET"]),
+        *dashboard.routes,
     ]
     return Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
 

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
 CLOSE_INTERNAL = 1011
+SUBPROTOCOL = "jobcast"
 
 
 class Stream:
@@ -98,7 +99,10 @@ async def job_events(ws: WebSocket) -> None:
     job_id = ws.path_params["job_id"]
     b: Backends = ws.app.state.backends
     hub: Hub = ws.app.state.hub
-    await ws.accept()
+    # Browsers refuse a handshake that ignores the subprotocols they offered: clients
+    # that carry an API key offer `jobcast` (and the key), so answer `jobcast`.
+    offered = ws.scope.get("subprotocols") or []
+    await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     try:
         after = _after(ws)
         await run_in_threadpool(jobs.get, b, job_id, owner_of(ws))
