@@ -9,13 +9,14 @@ from dataclasses import dataclass, replace
 class Sizes:
     # S1: offered rates (jobs/s), seconds per rate, pause between rates.
     s1_rates: tuple[float, ...] = (
-        100, 140, 200, 280, 390, 550, 770, 1080, 1500, 2100, 2950, 4100, 5800
+        100, 140, 200, 280, 390, 550, 770, 1080, 1500, 2100, 2950, 4100, 5800, 8200, 11500
     )  # fmt: skip
     s1_step_s: float = 2.0
     s1_pause_s: float = 0.5
     # S2: jobs, one at a time, each after a random idle time within this range (s).
     s2_jobs: int = 30
     s2_idle_s: tuple[float, float] = (0.25, 0.5)
+    s2_idle_cost_s: float = 3.0  # how long the idle worker's polling is watched
     # S3: no-op jobs (and bare messages) per run.
     s3_jobs: int = 1500
     # S4: clients (one running job each), seconds between a job's events, seconds a phase.
@@ -47,6 +48,7 @@ SMOKE = replace(
     s1_pause_s=0.1,
     s2_jobs=3,
     s2_idle_s=(0.05, 0.1),
+    s2_idle_cost_s=0.3,
     s3_jobs=30,
     s4_clients=20,
     s4_every_s=1.0,

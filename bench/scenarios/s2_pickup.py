@@ -19,7 +19,7 @@ from websockets.asyncio.client import connect
 from bench.baselines import bare_actor
 from bench.env import BenchEnv
 from bench.load.http import HttpConnection, request_bytes
-from bench.measure import summary
+from bench.measure import CpuWindow, children, summary
 from bench.result import Check, Result, fmt
 from bench.sizes import Sizes
 from bench.workload import Workload, noop
@@ -47,7 +47,9 @@ async def _one(port: int, body: bytes) -> float:
     return elapsed
 
 
-def _ours(env: BenchEnv, sizes: Sizes, work: Workload, rng: random.Random) -> list[float]:
+def _ours(
+    env: BenchEnv, sizes: Sizes, work: Workload, rng: random.Random
+) -> tuple[list[float], dict[str, float]]:
     settings = env.settings("s2", env.new_database("s2"), **work.settings)
     web = env.uvicorn("s2-web", "web.app:app", settings)
     worker = env.dramatiq("s2-worker", "actors", settings, processes=1, threads=8)
@@ -58,9 +60,26 @@ def _ours(env: BenchEnv, sizes: Sizes, work: Workload, rng: random.Random) -> li
         for _ in range(sizes.s2_jobs):
             time.sleep(rng.uniform(*sizes.s2_idle_s))  # the scenario: an idle worker
             samples.append(asyncio.run(_one(web.port, work.body)))
-        return samples
+        return samples, _idle_cost(env, worker.pid, sizes.s2_idle_cost_s)
     finally:
         env.stop(web, worker)
+
+
+def _idle_cost(env: BenchEnv, worker_pid: int, seconds: float) -> dict[str, float]:
+    """What an idle worker costs: Redis commands/s and CPU of its polling."""
+    redis = Redis.from_url(env.redis_url)
+    pids = {"worker": children(worker_pid)[0], "valkey": env.valkey_pid}
+    before = int(redis.info("stats")["total_commands_processed"])
+    cpu = CpuWindow(pids).start()
+    time.sleep(seconds)
+    cpu.stop()
+    commands = int(redis.info("stats")["total_commands_processed"]) - before - 1
+    redis.close()
+    return {
+        "commands_per_s": commands / cpu.seconds,
+        "worker_cores": cpu.share("worker"),
+        "valkey_cores": cpu.share("valkey"),
+    }
 
 
 def _bare(env: BenchEnv, sizes: Sizes, poll_ms: int, rng: random.Random) -> list[float]:
@@ -99,8 +118,9 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
     rng = random.Random(2)
     work = noop()
     poll_ms = Settings.model_fields["worker_poll_ms"].default
+    ours_samples, idle = _ours(env, sizes, work, rng)
     runs = {
-        f"jobcast (worker polls ≤ {poll_ms} ms)": _ours(env, sizes, work, rng),
+        f"jobcast (worker polls ≤ {poll_ms} ms)": ours_samples,
         f"bare Dramatiq actor, same polling ({poll_ms} ms)": _bare(env, sizes, poll_ms, rng),
         "bare Dramatiq actor, Dramatiq's default polling (1000 ms)": _bare(env, sizes, 1000, rng),
     }
@@ -134,5 +154,11 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
             "showing `running` (HTTP, WebSocket handshake and snapshot included); the bare "
             "actor's from `enqueue` to the actor's first line."
         ),
-        data={"samples": runs},
+        notes=[
+            f"The price of polling every {poll_ms} ms: an idle worker process sent "
+            f"{idle['commands_per_s']:.0f} Redis commands/s and used "
+            f"{idle['worker_cores']:.1%} of a core (Valkey {idle['valkey_cores']:.1%}), "
+            f"measured over {sizes.s2_idle_cost_s:g} s of idling."
+        ],
+        data={"samples": runs, "idle_cost": idle},
     )
