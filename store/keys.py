@@ -56,5 +56,18 @@ class Keys:
         """Prefix of the broker's own keys."""
         return f"{self.namespace}-dramatiq"
 
+    def enqueued(self, job_id: str) -> str:
+        """Set while a `run_job` message for the job is on its way (see store/enqueued.py)."""
+        return f"{self.namespace}:job:{job_id}:enqueued"
+
+    @property
+    def cancel_channel(self) -> str:
+        """Pub/sub channel on which cancelled job ids reach every worker."""
+        return f"{self.namespace}:cancel"
+
+    def lock(self, name: str) -> str:
+        """A short-lived lock that lets one worker at a time do a periodic chore."""
+        return f"{self.namespace}:lock:{name}"
+
     def job_keys(self, job_id: str) -> list[str]:
         return [self.seq(job_id), self.log(job_id), self.view(job_id), self.output(job_id)]

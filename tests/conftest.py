@@ -21,6 +21,11 @@ from store.backends import Backends, connect
 from store.migrate import upgrade
 from store.settings import Settings
 from tests.databases import postgres_database
+from tests.fault_fixtures import (  # noqa: F401  (fixtures of the fault tests)
+    isolated_backends,
+    own_redis,
+    resilient_stack,
+)
 from tests.stack import Stack, start_stack
 
 HARNESS = pytest.StashKey["Harness"]()

@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from store.backends import connect
 from store.settings import Settings, settings_or_exit
-from web import events_ws, health, jobs_api
+from web import events_ws, health, job_actions, jobs_api
 from web.errors import HANDLERS
 from web.openapi import openapi_document
 from web.relay import Hub
@@ -46,6 +46,7 @@ def create_app(settings: Settings) -> Starlette:
 
     routes = [
         *jobs_api.routes,
+        *job_actions.routes,
         *events_ws.routes,
         *health.routes,
         Route("/openapi.json", openapi, methods=["GET"]),
