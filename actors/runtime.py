@@ -2,19 +2,50 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import os
+from dataclasses import dataclass, field
 from functools import lru_cache
+
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from actors.llm import LLMSetup, ModelTiers
 from actors.providers import make_provider
-from store.backends import Backends, connect
+from store.backends import REDIS_CONNECT_TIMEOUT_S, REDIS_SOCKET_TIMEOUT_S, Backends, connect
+from store.events import AsyncEventChannel
 from store.settings import Settings, get_settings
+
+# Events in flight at once from one worker process's event loop; more wait their turn
+# (a publish is one short Lua call).
+EVENT_CONNECTIONS = 32
 
 
 @dataclass(frozen=True)
 class Runtime:
     backends: Backends
     llm: LLMSetup
+    redis_url: str
+    ttl: int
+    # asyncio clients belong to the loop that uses them (Dramatiq runs one per process).
+    _events: dict[asyncio.AbstractEventLoop, AsyncEventChannel] = field(default_factory=dict)
+
+    def events(self) -> AsyncEventChannel:
+        """The event channel of the running loop, for publishing without a thread."""
+        loop = asyncio.get_running_loop()
+        channel = self._events.get(loop)
+        if channel is None:
+            pool = BlockingConnectionPool.from_url(
+                self.redis_url,
+                max_connections=EVENT_CONNECTIONS,
+                timeout=REDIS_SOCKET_TIMEOUT_S,
+                socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+                socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
+                health_check_interval=30,
+                client_name=f"jobcast-events-{os.getpid()}",
+            )
+            redis = Redis(connection_pool=pool)
+            channel = self._events[loop] = AsyncEventChannel(redis, self.backends.keys, self.ttl)
+        return channel
 
 
 def llm_setup(settings: Settings) -> LLMSetup:
@@ -31,4 +62,6 @@ def llm_setup(settings: Settings) -> LLMSetup:
 @lru_cache(maxsize=1)
 def runtime() -> Runtime:
     settings = get_settings()
-    return Runtime(backends=connect(settings, name="jobcast-worker"), llm=llm_setup(settings))
+    backends = connect(settings, name="jobcast-worker")  # checks REDIS_URL
+    redis_url = settings.redis_url or ""
+    return Runtime(backends, llm_setup(settings), redis_url, settings.job_ttl)
