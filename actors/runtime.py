@@ -11,13 +11,12 @@ from redis.asyncio import BlockingConnectionPool, Redis
 
 from actors.llm import LLMSetup, ModelTiers
 from actors.providers import make_provider
+from store.async_events import AsyncEventChannel
 from store.backends import REDIS_CONNECT_TIMEOUT_S, REDIS_SOCKET_TIMEOUT_S, Backends, connect
-from store.events import AsyncEventChannel
 from store.settings import Settings, get_settings
 
-# Events in flight at once from one worker process's event loop; more wait their turn
-# (a publish is one short Lua call).
-EVENT_CONNECTIONS = 32
+# The event channel sends one pipeline at a time (store/async_events.py).
+EVENT_CONNECTIONS = 2
 
 
 @dataclass(frozen=True)

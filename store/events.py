@@ -3,6 +3,7 @@
 One Lua script does everything an event needs, atomically: it assigns the job's next
 `seq`, appends the event to the job's bounded replay log, updates the job's live view
 and PUBLISHes the event. Readers get the live view and the replay log from here too.
+Workers publish the same way from their event loop (store/async_events.py).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from redis import Redis
-from redis.asyncio import Redis as AsyncRedis
 
 from store.keys import Keys
 
@@ -25,7 +25,7 @@ EventKind = Literal["status", "progress", "output"]
 # Returns the event's seq, or 0 when the event was refused: the job is terminal (unless
 # re-opened) or, for progress/output, the event comes from an attempt that is not the
 # current one (a late or duplicate worker).
-_PUBLISH = """
+PUBLISH_SCRIPT = """
 local state = redis.call('HGET', KEYS[3], '_status')
 if (state == 'completed' or state == 'failed' or state == 'cancelled') and ARGV[10] ~= '1' then
   return 0
@@ -98,8 +98,9 @@ class Snapshot:
     output: str | None
 
 
-class _Publishing:
-    """What the blocking and the asyncio channel share: one event as one `_PUBLISH` call."""
+class Publishing:
+    """What the blocking channel and the worker's asyncio one (store/async_events.py)
+    share: an event as the KEYS and ARGV of one `PUBLISH_SCRIPT` call."""
 
     def __init__(self, keys: Keys, ttl: int, log_size: int) -> None:
         self.keys = keys
@@ -136,41 +137,13 @@ class _Publishing:
         return [*self.keys.job_keys(job_id), self.keys.channel(job_id)], args
 
 
-class AsyncEventChannel(_Publishing):
-    """Publishing from an event loop (the worker's), with an asyncio Redis client.
-
-    The same script and guarantees as `EventChannel.publish`, without a thread per call.
-    """
-
-    def __init__(
-        self, redis: AsyncRedis, keys: Keys, ttl: int, log_size: int = DEFAULT_LOG_SIZE
-    ) -> None:
-        super().__init__(keys, ttl, log_size)
-        self.redis = redis
-        self._script = redis.register_script(_PUBLISH)
-
-    async def publish(
-        self,
-        job_id: str,
-        kind: EventKind,
-        payload: dict[str, Any],
-        *,
-        attempt: int,
-        floor: int = 0,
-        view: dict[str, Any] | None = None,
-    ) -> int:
-        """Append one event; returns its seq, or 0 if the channel refused it."""
-        keys, args = self._call(job_id, kind, payload, attempt, floor, view, reopen=False)
-        return int(await self._script(keys=keys, args=args))
-
-
-class EventChannel(_Publishing):
+class EventChannel(Publishing):
     def __init__(
         self, redis: Redis, keys: Keys, ttl: int, log_size: int = DEFAULT_LOG_SIZE
     ) -> None:
         super().__init__(keys, ttl, log_size)
         self.redis = redis
-        self._script = redis.register_script(_PUBLISH)
+        self._script = redis.register_script(PUBLISH_SCRIPT)
 
     def publish(
         self,

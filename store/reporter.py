@@ -14,8 +14,8 @@ import logging
 import time
 
 from store import jobs
+from store.async_events import AsyncEventChannel
 from store.backends import Backends
-from store.events import AsyncEventChannel
 from store.models import utcnow
 from store.view import iso
 

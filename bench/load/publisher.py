@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from redis.asyncio import Redis as AsyncRedis
 
 from store import jobs
+from store.async_events import AsyncEventChannel
 from store.backends import Backends, connect
-from store.events import AsyncEventChannel
 from store.reporter import Reporter
 from store.settings import Settings
 

@@ -9,8 +9,8 @@ import pytest
 from redis.asyncio import Redis as AsyncRedis
 
 from store import jobs
+from store.async_events import AsyncEventChannel
 from store.backends import Backends
-from store.events import AsyncEventChannel
 from store.reporter import Reporter
 from store.status import TRANSITIONS, IllegalTransition, JobStatus, check_transition
 
