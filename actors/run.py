@@ -55,6 +55,7 @@ def _redeliver(retries: int, error: BaseException) -> bool:
 
 
 async def _run_job(job_id: str) -> None:
+    runtime().adopt_loop()
     b = runtime().backends
     _lease().keep()
     job = await asyncio.to_thread(_claim, b, job_id)

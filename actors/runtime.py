@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from dramatiq.asyncio import get_event_loop_thread
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from actors.llm import LLMSetup, ModelTiers
@@ -17,6 +19,17 @@ from store.settings import Settings, get_settings
 
 # The event channel sends one pipeline at a time (store/async_events.py).
 EVENT_CONNECTIONS = 2
+# Threads for the database calls of a worker's attempts (claims, progress copies, ends).
+# asyncio's default pool has min(32, cores + 4): 6 on two cores, too few for hundreds
+# of attempts, while each call mostly waits for the database. One under the engine's
+# 15 connections (store/db.py), so the maintenance thread always finds one.
+DATABASE_THREADS = 14
+# Dramatiq holds a thread per in-flight message, even for async actors; each wakes every
+# `interrupt_check_ival` (0.1 s by default) to look for an interrupt (the TimeLimit
+# backstop). At 500 messages a process those 5,000 wakeups a second cost a third of the
+# worker's CPU in S6 (bench/). Pipelines end themselves (actors/attempt.py): once a
+# second is plenty for a backstop.
+INTERRUPT_CHECK_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -31,19 +44,30 @@ class Runtime:
     def events(self) -> AsyncEventChannel:
         """The event channel of the running loop, for publishing without a thread."""
         loop = asyncio.get_running_loop()
-        channel = self._events.get(loop)
-        if channel is None:
-            pool = BlockingConnectionPool.from_url(
-                self.redis_url,
-                max_connections=EVENT_CONNECTIONS,
-                timeout=REDIS_SOCKET_TIMEOUT_S,
-                socket_timeout=REDIS_SOCKET_TIMEOUT_S,
-                socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
-                health_check_interval=30,
-                client_name=f"jobcast-events-{os.getpid()}",
-            )
-            redis = Redis(connection_pool=pool)
-            channel = self._events[loop] = AsyncEventChannel(redis, self.backends.keys, self.ttl)
+        return self._events.get(loop) or self._adopt(loop)
+
+    def adopt_loop(self) -> None:
+        """Prepare the running loop for attempts (once): its threads, its event channel."""
+        self.events()
+
+    def _adopt(self, loop: asyncio.AbstractEventLoop) -> AsyncEventChannel:
+        dramatiq_loop = get_event_loop_thread()
+        if dramatiq_loop is not None:
+            dramatiq_loop.interrupt_check_ival = INTERRUPT_CHECK_S
+        loop.set_default_executor(
+            ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="jobcast-db")
+        )
+        pool = BlockingConnectionPool.from_url(
+            self.redis_url,
+            max_connections=EVENT_CONNECTIONS,
+            timeout=REDIS_SOCKET_TIMEOUT_S,
+            socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
+            health_check_interval=30,
+            client_name=f"jobcast-events-{os.getpid()}",
+        )
+        channel = AsyncEventChannel(Redis(connection_pool=pool), self.backends.keys, self.ttl)
+        self._events[loop] = channel
         return channel
 
 
