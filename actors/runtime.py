@@ -26,7 +26,7 @@ EVENT_CONNECTIONS = 2
 DATABASE_THREADS = 14
 # Dramatiq holds a thread per in-flight message, even for async actors; each wakes every
 # `interrupt_check_ival` (0.1 s by default) to look for an interrupt (the TimeLimit
-# backstop). At 500 messages a process those 5,000 wakeups a second cost a third of the
+# backstop). At 500 messages a process those 5,000 wakeups a second cost a quarter of the
 # worker's CPU in S6 (bench/). Pipelines end themselves (actors/attempt.py): once a
 # second is plenty for a backstop.
 INTERRUPT_CHECK_S = 1.0
