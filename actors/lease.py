@@ -1,8 +1,8 @@
 """The worker process's lease: one heartbeat keeps every attempt it runs alive.
 
-Every quarter lease the process renews its row of the `worker` table and reads which
-`running` jobs name it (store/attempts.py): two statements, however many attempts it
-runs. From that read:
+Every quarter lease a process holding attempts renews its row of the `worker` table and
+reads which `running` jobs name it (store/attempts.py): two statements, however many
+attempts it runs (an idle process writes nothing). From that read:
 - an attempt it runs that is no longer the job's current one (cancelled while Redis
   was away, or taken over after this process stalled) is stopped, as a cancel would be;
 - an attempt the database says it runs, but it does not (its end could not be recorded,
@@ -67,6 +67,11 @@ class ProcessLease:
             await asyncio.sleep(self.interval)
 
     async def beat(self) -> None:
+        if not ACTIVE.held():
+            # Nothing to vouch for: an idle process writes nothing (and whatever the
+            # database still says it runs, the reconciler recovers a lease from now).
+            self._unheld = set()
+            return
         running = ACTIVE.running()
         mine = await asyncio.to_thread(attempts.beat, self.b, self.worker)
         held = ACTIVE.held()
