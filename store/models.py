@@ -1,4 +1,5 @@
-"""The `job` table: one row per job, the system of record."""
+"""The tables: `job` (one row per job, the system of record), `worker` (one heartbeat per
+worker process) and `idempotency_key`."""
 
 from __future__ import annotations
 
