@@ -6,8 +6,9 @@ attempts it runs (an idle process writes nothing). From that read:
 - an attempt it runs that is no longer the job's current one (cancelled while Redis
   was away, or taken over after this process stalled) is stopped, as a cancel would be;
 - an attempt the database says it runs, but it does not (its end could not be recorded,
-  or its claim's reply was lost), is handed to the lifecycle (`jobs.abandon`) once two
-  beats in a row have seen it, which retries the job.
+  or its claim's reply was lost, or a process of the same name ran it before a
+  restart), is handed to the lifecycle (`jobs.abandon`) once two beats in a row have
+  seen it, which retries the job.
 
 The beat runs on the event loop the attempts run on: a process that dies or whose loop
 stalls stops beating, and the reconciler recovers its jobs a lease later.
