@@ -4,6 +4,11 @@ Subscribe first, then read the snapshot (seq S) or the replay after `?after=N`; 
 events at or below what was sent are dropped, a gap is filled from the replay log (or
 answered with a fresh snapshot), and the terminal `status` event ends the connection
 with 1000.
+
+Before any of that a connection passes the gate: an allowed Origin (else HTTP 403), a
+valid key (else 4401, web/ws_access.py), and a free slot under its owner's connection
+cap (else 4429, web/connections.py). What the client sends is policed by
+web/ws_inbound.py.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -22,8 +28,12 @@ from store import jobs
 from store.backends import Backends
 from store.events import TERMINAL_STATUSES, now_iso
 from store.view import job_json
-from web.auth import owner_of
+from web.auth import set_owner
+from web.connections import CLOSE_TOO_MANY, ConnectionCap
+from web.keyring import Keyring
 from web.relay import Hub, Subscription
+from web.ws_access import Refused, accept, deny_origin, origin_allowed
+from web.ws_inbound import Inbound
 
 log = logging.getLogger(__name__)
 
@@ -94,31 +104,62 @@ def _after(ws: WebSocket) -> int | None:
     return int(raw)
 
 
+@dataclass(frozen=True)
+class Gate:
+    """What a connection must pass before it is served."""
+
+    keyring: Keyring
+    origins: list[str]
+    cap: ConnectionCap
+
+
 async def job_events(ws: WebSocket) -> None:
-    job_id = ws.path_params["job_id"]
-    b: Backends = ws.app.state.backends
-    hub: Hub = ws.app.state.hub
-    await ws.accept()
-    try:
-        after = _after(ws)
-        await run_in_threadpool(jobs.get, b, job_id, owner_of(ws))
-    except ValueError as error:
-        await ws.close(CLOSE_BAD_REQUEST, str(error))
+    gate: Gate = ws.app.state.ws_gate
+    if not origin_allowed(ws, gate.origins):
+        await deny_origin(ws)
         return
-    except jobs.JobNotFound:
-        await ws.close(CLOSE_NOT_FOUND, "no such job")
-        return
-    sub = hub.subscribe(job_id)
+    inbound = Inbound(ws)
     try:
-        code = await _serve(ws, Stream(ws, b, job_id), sub, after)
+        owner = await accept(ws, gate.keyring, inbound)
+    except Refused as refused:
+        await ws.close(refused.code, refused.reason)
+        return
+    set_owner(ws, owner)
+    lease = await gate.cap.acquire(owner)
+    if lease is None:
+        await ws.close(CLOSE_TOO_MANY, "too many connections for this key")
+        return
+    try:
+        code = await _job_stream(ws, owner, inbound)
     finally:
-        hub.unsubscribe(sub)
+        # Before the close frame: a client that saw it may connect again at once.
+        await gate.cap.release(lease)
     if code is not None:
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await ws.close(code)
 
 
-async def _serve(ws: WebSocket, stream: Stream, sub: Subscription, after: int | None) -> int | None:
+async def _job_stream(ws: WebSocket, owner: str, inbound: Inbound) -> int | None:
+    job_id = ws.path_params["job_id"]
+    b: Backends = ws.app.state.backends
+    hub: Hub = ws.app.state.hub
+    try:
+        after = _after(ws)
+        await run_in_threadpool(jobs.get, b, job_id, owner)
+    except ValueError:
+        return CLOSE_BAD_REQUEST
+    except jobs.JobNotFound:
+        return CLOSE_NOT_FOUND
+    sub = hub.subscribe(job_id)
+    try:
+        return await _serve(Stream(ws, b, job_id), sub, after, inbound)
+    finally:
+        hub.unsubscribe(sub)
+
+
+async def _serve(
+    stream: Stream, sub: Subscription, after: int | None, inbound: Inbound
+) -> int | None:
     """Run the connection; returns the close code, or None when the client left."""
 
     async def pump() -> None:
@@ -130,7 +171,7 @@ async def _serve(ws: WebSocket, stream: Stream, sub: Subscription, after: int | 
 
     tasks = {
         "pump": asyncio.create_task(pump()),
-        "client": asyncio.create_task(_client_gone(ws)),
+        "client": asyncio.create_task(inbound.drain()),
         "ended": asyncio.create_task(sub.ended.wait()),
     }
     done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
@@ -148,15 +189,8 @@ async def _serve(ws: WebSocket, stream: Stream, sub: Subscription, after: int | 
         return CLOSE_INTERNAL
     if tasks["ended"] in done:
         return sub.close_code
-    return None
-
-
-async def _client_gone(ws: WebSocket) -> None:
-    """Returns when the client disconnects; what it sends is ignored."""
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
+    code: int | None = tasks["client"].result()  # a broken rule, or None: the client left
+    return code
 
 
 routes = [WebSocketRoute("/jobs/{job_id}/events", job_events)]

@@ -20,6 +20,7 @@ from store.status import JobStatus
 from store.view import job_json
 from web.auth import owner_of
 from web.errors import ApiError
+from web.limits import check_submission
 from web.submit import parse_submission, read_json_body
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def backends(request: Request) -> Backends:
 
 async def submit(request: Request) -> JSONResponse:
     submission = parse_submission(await read_json_body(request))
+    await check_submission(request, owner_of(request))
     b = backends(request)
     job = await run_in_threadpool(
         jobs.create,

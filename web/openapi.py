@@ -19,7 +19,9 @@ def _errors(*statuses: int) -> dict[str, Any]:
         400: "malformed JSON",
         404: "unknown job id",
         413: f"body over {MAX_BODY_BYTES // 1024} KiB",
+        401: "missing or invalid API key",
         422: "unknown type, or params / query failing validation",
+        429: "too many submissions or active jobs for this key; see Retry-After",
         503: "database or Redis unavailable",
     }
     return {str(status): _json(_ERROR, reasons[status]) for status in statuses}
@@ -135,6 +137,34 @@ def _paths() -> dict[str, Any]:
     }
 
 
+# Routes open without a key (see web/auth.py); every other one needs `Authorization:
+# Bearer <key>` once any key exists, and may answer 401, or 503 when keys cannot be
+# checked.
+_PUBLIC = {"/health"}
+_HEADER_DOCS = {
+    "401": ("WWW-Authenticate", 'Bearer realm="jobcast"'),
+    "429": ("Retry-After", "seconds to wait before trying again"),
+    "202": ("Location", "the URL of the job"),
+}
+
+
+def _with_access_rules(paths: dict[str, Any]) -> dict[str, Any]:
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            if path in _PUBLIC:
+                operation["security"] = []
+            else:
+                responses.update({**_errors(401, 503), **responses})
+            if (path, method) == ("/jobs", "post"):
+                responses.update(_errors(429))
+            for status, (header, description) in _HEADER_DOCS.items():
+                if status in responses:
+                    schema = {"description": description, "schema": {"type": "string"}}
+                    responses[status] = {**responses[status], "headers": {header: schema}}
+    return paths
+
+
 def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -144,8 +174,16 @@ def openapi_document() -> dict[str, Any]:
             "description": "Long LLM generation jobs with live progress. Events stream over "
             "the WebSocket GET /jobs/{job_id}/events (see README).",
         },
-        "paths": _paths(),
+        "paths": _with_access_rules(_paths()),
+        "security": [{"bearer": []}],
         "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an API key (JOBCAST_API_KEYS or `jobcast keys create`)",
+                }
+            },
             "schemas": {
                 "Job": _job_schema(),
                 "Error": {
@@ -163,6 +201,6 @@ def openapi_document() -> dict[str, Any]:
                         }
                     },
                 },
-            }
+            },
         },
     }
