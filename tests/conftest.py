@@ -21,6 +21,7 @@ from store.backends import Backends, connect
 from store.migrate import upgrade
 from store.settings import Settings
 from tests.databases import postgres_database
+from tests.secured import Secured, start_secured
 from tests.stack import Stack, start_stack
 
 HARNESS = pytest.StashKey["Harness"]()
@@ -148,3 +149,12 @@ def stack(
     running = start_stack(env, tmp_path_factory.mktemp("logs"))
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def secured(
+    redis_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Secured]:
+    """A second stack with API keys, CORS and tight limits (see tests/secured.py)."""
+    logs = tmp_path_factory.mktemp("secured")
+    yield from start_secured(redis_url, f"{namespace}:secured", logs)
