@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import re
 import sqlite3
@@ -14,7 +16,7 @@ import pytest
 
 from store import jobs
 from store.models import Job
-from tests.client import read_all
+from tests.client import Received, read_all
 from tests.secured import ALLOWED_ORIGIN, LIMITS, Secured
 from tests.stack import ROOT, Stack, free_port
 
@@ -196,3 +198,53 @@ def test_a_malformed_key_list_is_one_line_at_start_up(value: str, expected: str)
     assert done.returncode == 2
     assert len(lines) == 1 and expected in lines[0], done.stderr
     assert "short" not in lines[0] and "0123456789abcdef" not in lines[0]
+
+
+async def _first_message_attempt(
+    secured: Secured, job_id: str, first: str | bytes | None, query: str = ""
+) -> Received:
+    """Connect without a key subprotocol; send `first` (if any) and read to the close."""
+    async with secured.connect(job_id, query=query) as ws:
+        if first is not None:
+            await ws.send(first)
+        return await read_all(ws)
+
+
+async def test_websocket_keys_wrong_missing_or_only_in_the_url_close_4401(
+    secured: Secured,
+) -> None:
+    job_id = secured.submit("alice", "keys on the socket")["id"]
+    key = secured.keys["alice"]
+    async with secured.connect(job_id, key="not-a-key-of-anyone-here") as ws:
+        wrong_subprotocol = await read_all(ws)
+    attempts = await asyncio.gather(
+        _first_message_attempt(secured, job_id, None),  # nothing within the deadline
+        _first_message_attempt(secured, job_id, None, query=f"?key={key}"),
+        _first_message_attempt(secured, job_id, None, query=f"?access_token={key}"),
+        _first_message_attempt(secured, job_id, json.dumps({"type": "auth", "key": "nope"})),
+        _first_message_attempt(secured, job_id, json.dumps({"type": "hello", "key": key})),
+    )
+    for received in [wrong_subprotocol, *attempts]:
+        assert (received.messages, received.close_code) == ([], 4401)
+    binary = await _first_message_attempt(secured, job_id, b"\x00")
+    assert (binary.messages, binary.close_code) == ([], 1003)
+
+
+async def test_a_websocket_key_may_come_as_the_first_message(secured: Secured) -> None:
+    job_id = secured.submit("alice", "auth by message")["id"]
+    auth = json.dumps({"type": "auth", "key": secured.keys["alice"]})
+    received = await _first_message_attempt(secured, job_id, auth)
+    assert received.messages[0]["type"] == "snapshot"
+    assert received.messages[-1]["status"] == "completed"
+    assert received.close_code == 1000
+
+
+async def test_the_server_accepts_the_jobcast_subprotocol_and_never_echoes_the_key(
+    secured: Secured,
+) -> None:
+    job_id = secured.submit("alice", "which protocol")["id"]
+    async with secured.connect(job_id, key=secured.keys["alice"]) as ws:
+        assert ws.subprotocol == "jobcast"
+        assert ws.response is not None
+        assert secured.keys["alice"] not in str(ws.response.headers)
+        assert (await read_all(ws)).close_code == 1000
