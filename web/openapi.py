@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from actors.registry import JOB_TYPES
+from store.status import JobStatus
 from web.submit import MAX_BODY_BYTES, PRIORITY_RANGE
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -64,27 +67,53 @@ _JOB = {"$ref": "#/components/schemas/Job"}
 
 
 def _submit_body() -> dict[str, Any]:
+    """One variant per job type: its name, its own params schema and time limit."""
     low, high = PRIORITY_RANGE
-    return {
-        "type": "object",
-        "required": ["type"],
-        "additionalProperties": False,
-        "properties": {
-            "type": {"type": "string", "enum": sorted(JOB_TYPES)},
-            "params": {"type": "object", "description": "see GET /job-types"},
-            "priority": {"type": "integer", "minimum": low, "maximum": high, "default": 0},
-            "time_limit": {"type": "integer", "minimum": 1, "description": "seconds"},
-        },
-    }
+    variants = []
+    for name, job_type in sorted(JOB_TYPES.items()):
+        params = _params_schema(job_type.params)
+        variants.append(
+            {
+                "type": "object",
+                "required": ["type", "params"] if params.get("required") else ["type"],
+                "additionalProperties": False,
+                "properties": {
+                    "type": {"type": "string", "const": name},
+                    "params": params,
+                    "priority": {"type": "integer", "minimum": low, "maximum": high},
+                    "time_limit": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": job_type.time_limit,
+                        "description": "seconds",
+                    },
+                },
+            }
+        )
+    return {"oneOf": variants}
+
+
+_PARAM_DEFS: dict[str, Any] = {}
+
+
+def _params_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON Schema, its nested definitions moved to components/schemas."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    _PARAM_DEFS.update(schema.pop("$defs", {}))
+    return schema
 
 
 def _paths() -> dict[str, Any]:
     job = _JOB
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     query = [
-        {"name": "status", "in": "query", "schema": {"type": "string"}},
+        {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(JobStatus)}},
         {"name": "type", "in": "query", "schema": {"type": "string"}},
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200}},
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+        },
         {"name": "cursor", "in": "query", "schema": {"type": "string"}},
     ]
     return {
@@ -185,6 +214,7 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             "schemas": {
+                **_PARAM_DEFS,  # filled while the paths were built
                 "Job": _job_schema(),
                 "Error": {
                     "type": "object",
