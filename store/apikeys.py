@@ -98,10 +98,11 @@ def owner_of_hash(b: Backends, key_hash: str) -> str | None:
     return row.owner
 
 
-def any_active(b: Backends) -> bool:
-    query = select(ApiKey.id).where(col(ApiKey.revoked_at).is_(None)).limit(1)
+def any_stored(b: Backends) -> bool:
+    """Has a key ever been stored? Revoked ones count: revoking the last key of a
+    deployment must lock it, never open it to anyone."""
     with Session(b.reader) as session:
-        return session.exec(query).first() is not None
+        return session.exec(select(ApiKey.id).limit(1)).first() is not None
 
 
 def version(b: Backends) -> bytes | None:

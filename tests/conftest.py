@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 from redis import Redis
+from sqlmodel import Session, delete
 
+from store.apikeys import ApiKey
 from store.backends import Backends, connect
 from store.migrate import upgrade
 from store.settings import Settings
@@ -158,3 +160,21 @@ def secured(
     """A second stack with API keys, CORS and tight limits (see tests/secured.py)."""
     logs = tmp_path_factory.mktemp("secured")
     yield from start_secured(redis_url, f"{namespace}:secured", logs)
+
+
+@pytest.fixture
+def key_backends(
+    request: pytest.FixtureRequest, redis_url: str, namespace: str, tmp_path: Path
+) -> Iterator[Backends]:
+    """Backends on a database no running stack reads: a stored key turns keys on."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'keys.db'}"
+        upgrade(url)
+    else:
+        url = request.getfixturevalue("postgres_url")
+    backends = connect(make_settings(url, redis_url, f"{namespace}:keys"), name="jobcast-test")
+    yield backends
+    with Session(backends.engine) as session, session.begin():
+        session.execute(delete(ApiKey))
+    backends.redis.close()
+    backends.engine.dispose()

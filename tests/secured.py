@@ -23,7 +23,9 @@ from store.migrate import upgrade
 from store.settings import Settings
 from tests.stack import ROOT, Stack, start_stack
 
-OWNERS = ("alice", "bob", "fuzz", "greedy", "busy", "abuser", "bystander", "hygiene")
+OWNERS = ("alice", "bob", "fuzz", "greedy", "busy", "abuser", "bystander", "hygiene", "leaky")
+# The one key tests put where it does not belong (a URL, which the access log records).
+LEAKED_OWNER = "leaky"
 ALLOWED_ORIGIN = "https://app.example"
 # A burst of 20 then one a second; the active cap above what the burst can reach, so
 # each limit can be met alone.

@@ -76,7 +76,7 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
     cap = ConnectionCap(quotas, settings.ws_per_owner)
     cap.start()
     app.state.ws_gate = events_ws.Gate(app.state.keyring, settings.ws_origin_list, cap)
-    if settings.api_key_pairs or apikeys.any_active(b):
+    if settings.api_key_pairs or apikeys.any_stored(b):
         log.info("jobcast web: API keys required")
     else:
         log.warning(

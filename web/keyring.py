@@ -1,8 +1,9 @@
 """The keys a web process accepts: `JOBCAST_API_KEYS` and the active keys in the database.
 
-Keys are required as soon as any exists. Keys from the environment are checked in
-memory. Stored keys are looked up by hash and cached, together with whether any key
-exists at all, for as long as the change token in Redis stays the same (see
+Keys are required as soon as any exists (a stored key counts even once revoked, so
+revoking the last one locks the API rather than opening it). Keys from the environment
+are checked in memory. Stored keys are looked up by hash and cached, together with
+whether any key exists at all, for as long as the change token in Redis stays the same (see
 store/apikeys.py): each request reads that token (one Redis GET), so a key created or
 revoked anywhere counts from the next request on. Without Redis nothing is cached.
 
@@ -80,7 +81,7 @@ class Keyring:
         return cache
 
     def _fresh(self, token: bytes | None, cacheable: bool) -> _Cache:
-        required = bool(self._env) or apikeys.any_active(self.b)
+        required = bool(self._env) or apikeys.any_stored(self.b)
         cache = _Cache(token, required, time.monotonic() + CACHE_TTL_S)
         if cacheable:
             self._cache = cache

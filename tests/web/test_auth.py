@@ -17,7 +17,7 @@ import pytest
 from store import jobs
 from store.models import Job
 from tests.client import Received, read_all
-from tests.secured import ALLOWED_ORIGIN, LIMITS, Secured
+from tests.secured import ALLOWED_ORIGIN, LEAKED_OWNER, LIMITS, Secured
 from tests.stack import ROOT, Stack, free_port
 
 PROTECTED = [
@@ -213,8 +213,8 @@ async def _first_message_attempt(
 async def test_websocket_keys_wrong_missing_or_only_in_the_url_close_4401(
     secured: Secured,
 ) -> None:
-    job_id = secured.submit("alice", "keys on the socket")["id"]
-    key = secured.keys["alice"]
+    job_id = secured.submit(LEAKED_OWNER, "keys on the socket")["id"]
+    key = secured.keys[LEAKED_OWNER]  # a real key, in the URL: that is how keys leak
     async with secured.connect(job_id, key="not-a-key-of-anyone-here") as ws:
         wrong_subprotocol = await read_all(ws)
     attempts = await asyncio.gather(
