@@ -20,6 +20,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
 CLOSE_INTERNAL = 1011
+CLOSE_WAIT_S = 30.0
 
 
 class Stream:
@@ -118,25 +121,34 @@ async def job_events(ws: WebSocket) -> None:
     if not origin_allowed(ws, gate.origins):
         await deny_origin(ws)
         return
-    inbound = Inbound(ws)
+    reason = ""
     try:
-        owner = await accept(ws, gate.keyring, inbound)
+        code = await _admitted(ws, gate)
     except Refused as refused:
-        await ws.close(refused.code, refused.reason)
-        return
+        code, reason = refused.code, refused.reason
+    except (RedisError, SQLAlchemyError) as error:
+        log.warning("job events: a dependency is unavailable: %s", type(error).__name__)
+        code = CLOSE_INTERNAL
+    if code is not None:
+        # A client that stopped reading never takes the close frame: give up on it after
+        # a while rather than keep this task forever.
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect, TimeoutError):
+            await asyncio.wait_for(ws.close(code, reason), CLOSE_WAIT_S)
+
+
+async def _admitted(ws: WebSocket, gate: Gate) -> int | None:
+    """Serve a connection that passes the gate (else Refused); returns the close code."""
+    inbound = Inbound(ws)
+    owner = await accept(ws, gate.keyring, inbound)
     set_owner(ws, owner)
     lease = await gate.cap.acquire(owner)
     if lease is None:
-        await ws.close(CLOSE_TOO_MANY, "too many connections for this key")
-        return
+        raise Refused(CLOSE_TOO_MANY, "too many connections for this key")
     try:
-        code = await _job_stream(ws, owner, inbound)
+        return await _job_stream(ws, owner, inbound)
     finally:
         # Before the close frame: a client that saw it may connect again at once.
         await gate.cap.release(lease)
-    if code is not None:
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await ws.close(code)
 
 
 async def _job_stream(ws: WebSocket, owner: str, inbound: Inbound) -> int | None:
