@@ -1,84 +1,46 @@
-"""`JobContext`: everything a pipeline uses to report and to call the model."""
+"""`JobContext`: everything a pipeline uses to report and to call the model.
+
+    await ctx.progress(20, "Outline ready", "outline")      # a `progress` event
+    async with ctx.stream("answer") as out: ...            # `output` events
+    await ctx.llm.json(messages, Model, stage="plan")      # model calls (see actors/llm.py)
+    done = await ctx.fan_out(items, fn, span=(20, 90))     # parallel items, one progress bar
+
+It is a thin facade: the work is done in `llm.py`, `fanout.py`, `output.py`, `usage.py`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
+from actors.fanout import FanOutResult, ItemProgress, fan_out
+from actors.llm import LLM, LLMSetup
 from actors.output import OutputStream
-from actors.providers.base import Message, Provider
+from actors.usage import UsageTotals
 from store.reporter import Reporter
 
-
-@dataclass
-class UsageTotals:
-    provider: str
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    llm_calls: int = 0
-    llm_seconds: float = 0.0
-    counted: bool = False
-
-    def as_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "provider": self.provider,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "llm_calls": self.llm_calls,
-            "llm_seconds": round(self.llm_seconds, 3),
-        }
-        if self.counted:
-            data["tokens_counted_locally"] = True
-        return data
-
-
-@dataclass
-class LLM:
-    """Model calls made on behalf of one job; usage adds up in `totals`."""
-
-    provider: Provider
-    model: str
-    totals: UsageTotals
-    open_stream: Callable[[str], OutputStream] = field(repr=False)
-
-    async def stream_text(
-        self, messages: list[Message], *, stage: str, model: str | None = None
-    ) -> str:
-        """Run a chat completion, streaming its text to clients as `output` of `stage`."""
-        reply = self.provider.stream(messages, model or self.model)
-        started = time.monotonic()
-        try:
-            async with self.open_stream(stage) as out:
-                async for delta in reply:
-                    await out.write(delta)
-        finally:
-            await reply.deltas.aclose()  # closes the model request if it is still open
-            self.totals.llm_calls += 1
-            self.totals.llm_seconds += time.monotonic() - started
-            self.totals.prompt_tokens += reply.usage.prompt_tokens
-            self.totals.completion_tokens += reply.usage.completion_tokens
-            self.totals.counted |= reply.usage.counted
-        return out.text
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 class JobContext:
-    def __init__(
-        self, job_id: str, attempt: int, reporter: Reporter, provider: Provider, model: str
-    ) -> None:
+    def __init__(self, job_id: str, attempt: int, reporter: Reporter, setup: LLMSetup) -> None:
         self.job_id = job_id
         self.attempt = attempt
         self._reporter = reporter
-        self.usage = UsageTotals(provider=provider.name)
-        self.llm = LLM(provider, model, self.usage, open_stream=self.stream)
+        self._setup = setup
+        # Parallel items report from many tasks: one at a time, so progress stays in order.
+        self._progress_lock = asyncio.Lock()
+        self.usage = UsageTotals(provider=setup.provider.name)
+        self.llm = LLM(setup, self.usage, open_stream=self.stream)
 
     async def progress(
         self, pct: float, message: str | None = None, stage: str | None = None
     ) -> None:
         """Report progress (0–100, never lower than before) with a message and stage."""
-        await asyncio.to_thread(self._reporter.progress, pct, message, stage)
+        async with self._progress_lock:
+            await asyncio.to_thread(self._reporter.progress, pct, message, stage)
 
     def stream(self, stage: str) -> OutputStream:
         """Text written here reaches clients as `output` events of `stage`, coalesced."""
@@ -87,6 +49,30 @@ class JobContext:
             await asyncio.to_thread(self._reporter.output, stage, chunk)
 
         return OutputStream(publish)
+
+    async def fan_out(
+        self,
+        items: Sequence[T],
+        fn: Callable[[T, ItemProgress], Awaitable[R]],
+        *,
+        span: tuple[float, float],
+        steps: int = 1,
+        concurrency: int | None = None,
+        label: Callable[[int, T], str] = lambda index, _: f"item {index + 1}",
+    ) -> FanOutResult[R]:
+        """Run `fn(item, progress)` per item in parallel; progress moves through `span`.
+
+        `concurrency` defaults to the worker's JOBCAST_LLM_CONCURRENCY. See `fanout.py`.
+        """
+        return await fan_out(
+            items,
+            fn,
+            report=self.progress,
+            span=span,
+            steps=steps,
+            concurrency=concurrency or self._setup.concurrency,
+            label=label,
+        )
 
     async def finish_reporting(self) -> None:
         """Copy the last progress to the database row."""

@@ -73,7 +73,7 @@ async def _run_attempt(rt: Runtime, job: Job) -> None:
         error = {"code": "internal", "message": f"no job type {job.type!r} on this worker"}
         await asyncio.to_thread(jobs.fail, b, job.id, job.attempts, error)
         return
-    ctx = JobContext(job.id, job.attempts, Reporter(b, job.id, job.attempts), rt.provider, rt.model)
+    ctx = JobContext(job.id, job.attempts, Reporter(b, job.id, job.attempts), rt.llm)
     outcome = await _run_pipeline(job_type, job, ctx)
     await ctx.finish_reporting()
     usage = ctx.usage.as_json()

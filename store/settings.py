@@ -10,7 +10,7 @@ import sys
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,37 @@ class Settings(BaseSettings):
     # before looking for new messages again (Dramatiq's own default is 1000 ms).
     worker_heartbeat_s: float = Field(default=5.0, alias="JOBCAST_WORKER_HEARTBEAT", gt=0)
     worker_poll_ms: int = Field(default=100, alias="JOBCAST_WORKER_POLL_MS", ge=10, le=5000)
+
+    # --- Model providers and pipelines (issue #3) ---
+    # Per-step models: job types ask for a tier; each tier falls back to JOBCAST_MODEL.
+    model_small: str | None = Field(default=None, alias="JOBCAST_MODEL_SMALL")
+    model_large: str | None = Field(default=None, alias="JOBCAST_MODEL_LARGE")
+    # The most model calls one job runs at once when it fans out (batches, items).
+    llm_concurrency: int = Field(default=4, alias="JOBCAST_LLM_CONCURRENCY", ge=1, le=64)
+    # Seconds: to connect to the model server, and of silence while reading its reply.
+    llm_connect_timeout: float = Field(default=10.0, alias="JOBCAST_LLM_CONNECT_TIMEOUT", gt=0)
+    llm_read_timeout: float = Field(default=120.0, alias="JOBCAST_LLM_READ_TIMEOUT", gt=0)
+    # Some OpenAI-compatible servers reject `stream_options` or `response_format`.
+    openai_stream_usage: bool = Field(default=True, alias="JOBCAST_OPENAI_STREAM_USAGE")
+    openai_response_format: Literal["json_schema", "json_object", "off"] = Field(
+        default="json_schema", alias="JOBCAST_OPENAI_RESPONSE_FORMAT"
+    )
+    # The simulated model: same seed and messages, same reply (and same injected failures).
+    sim_seed: int = Field(default=0, alias="JOBCAST_SIM_SEED")
+    sim_tokens: int | None = Field(default=None, alias="JOBCAST_SIM_TOKENS", ge=1, le=100_000)
+    sim_fail_rate: float = Field(default=0.0, alias="JOBCAST_SIM_FAIL_RATE", ge=0, le=1)
+    sim_fail_kind: Literal["rate_limit", "server_error", "bad_request"] = Field(
+        default="server_error", alias="JOBCAST_SIM_FAIL_KIND"
+    )
+
+    @field_validator("llm")
+    @classmethod
+    def _openai_needs_a_server(cls, llm: str | None, info: ValidationInfo) -> str | None:
+        if llm == "openai" and not (
+            info.data.get("openai_api_key") or info.data.get("openai_base_url")
+        ):
+            raise ValueError("openai needs OPENAI_API_KEY (for api.openai.com) or OPENAI_BASE_URL")
+        return llm
 
     # --- Owners, keys and limits (issue #6) ---------------------------------------------
     # Origins allowed to call the API from a browser page on another origin (CORS) and to

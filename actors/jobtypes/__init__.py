@@ -1,5 +1,5 @@
-"""Job types; importing this package registers every one of them."""
+"""Job types; importing this package registers every one of them (one line each)."""
 
-from actors.jobtypes import chat
+from actors.jobtypes import backlog, canvas, chat, lore, personas, workflow
 
-__all__ = ["chat"]
+__all__ = ["backlog", "canvas", "chat", "lore", "personas", "workflow"]

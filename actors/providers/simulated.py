@@ -1,69 +1,140 @@
 """A deterministic stand-in for a model, for demos, tests and benchmarks.
 
-The same messages give the same text every time; tokens arrive after `ttft` seconds and
-then at `tps` tokens per second, as a real server streams them.
+The same messages, model and seed give the same reply every time: prose, or JSON valid
+for the requested schema, streamed word by word after `ttft` seconds at `tps` tokens per
+second. With `fail_rate` > 0 some calls fail as a real server's would (rate limited, a
+server error, a rejected request), decided from the seed too: the n-th time this process
+is asked the same thing draws the same outcome, so a given seed fails the same calls,
+and a repeated call draws again, as from a flaky server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import random
+from collections import OrderedDict
 from collections.abc import AsyncGenerator
+from dataclasses import dataclass
+from typing import Any, Literal
 
+from actors.errors import LLMError
 from actors.providers.base import Message, Provider, Reply, Usage
+from actors.providers.sample_json import WORDS, sample
+from actors.structured import Schema
 
-_TEXT = (
-    "the lantern keeper remembers every storm that crossed the northern sea and "
-    "writes each one into a ledger of salt stained pages while apprentices argue about "
-    "whether the tide obeys the moon or the old songs sung in the harbour taverns at dusk "
-    "a quiet answer often carries further than a loud one and patience turns rough stone "
-    "into steps that climb toward the light"
-)
-_WORDS = tuple(_TEXT.split())
-
-
-def _rng(messages: list[Message], model: str) -> random.Random:
-    digest = hashlib.sha256(repr((messages, model)).encode()).digest()
-    return random.Random(int.from_bytes(digest[:8], "big"))
+FailKind = Literal["rate_limit", "server_error", "bad_request"]
+# What an injected rate limit asks the client to wait, as a server's Retry-After would.
+RATE_LIMIT_RETRY_AFTER_S = 1.0
+# How many distinct requests the failure draw remembers (to number repeated calls).
+REMEMBERED_REQUESTS = 10_000
 
 
-def simulated_text(messages: list[Message], model: str) -> str:
-    """The reply the simulated model gives to these messages."""
-    rng = _rng(messages, model)
+@dataclass(frozen=True)
+class Failures:
+    rate: float = 0.0
+    kind: FailKind = "server_error"
+
+    def error(self) -> LLMError:
+        if self.kind == "rate_limit":
+            return LLMError(
+                "simulated model answered 429: rate limited",
+                transient=True,
+                retry_after=RATE_LIMIT_RETRY_AFTER_S,
+            )
+        if self.kind == "bad_request":
+            return LLMError("simulated model answered 400: request rejected")
+        return LLMError("simulated model answered 500: server error", transient=True)
+
+
+def simulated_text(
+    messages: list[Message], model: str, seed: int = 0, tokens: int | None = None
+) -> str:
+    """The prose the simulated model writes for these messages."""
+    rng = _rng(seed, messages, model)
     prompt = messages[-1]["content"].strip().replace("\n", " ") if messages else ""
-    sentences = []
-    for _ in range(rng.randint(3, 5)):
-        words = [rng.choice(_WORDS) for _ in range(rng.randint(8, 16))]
-        sentences.append(" ".join(words).capitalize() + ".")
-    return f"(simulated reply to “{prompt[:80]}”) " + " ".join(sentences)
+    text = f"(simulated reply to “{prompt[:80]}”)"
+    sentences = rng.randint(3, 5) if tokens is None else tokens // 8 + 1  # enough words
+    for _ in range(sentences):
+        words = [rng.choice(WORDS) for _ in range(rng.randint(8, 16))]
+        text += " " + " ".join(words).capitalize() + "."
+    if tokens is None:
+        return text
+    return "".join(split_tokens(text)[:tokens]).rstrip()
 
 
-def _tokens(text: str) -> list[str]:
-    """Split into word-sized tokens that concatenate back to `text` exactly."""
+def simulated_json(messages: list[Message], model: str, schema: Schema[Any], seed: int = 0) -> str:
+    """The JSON the simulated model answers with when asked for `schema`."""
+    value = sample(schema.json_schema, _rng(seed, messages, model, schema.json_schema))
+    return json.dumps(value, ensure_ascii=False)
+
+
+def split_tokens(text: str) -> list[str]:
+    """Word-sized tokens that concatenate back to `text` exactly."""
     pieces = text.split(" ")
     return [piece + " " for piece in pieces[:-1]] + [pieces[-1]]
+
+
+def _rng(seed: int, *parts: Any) -> random.Random:
+    digest = hashlib.sha256(repr((seed, *parts)).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
 
 
 class SimulatedProvider(Provider):
     name = "simulated"
     default_model = "simulated-1"
 
-    def __init__(self, ttft: float, tps: float) -> None:
+    def __init__(
+        self,
+        ttft: float,
+        tps: float,
+        *,
+        seed: int = 0,
+        tokens: int | None = None,
+        failures: Failures | None = None,
+    ) -> None:
         self.ttft = ttft
         self.tps = tps
+        self.seed = seed
+        self.tokens = tokens
+        self.failures = failures or Failures()
+        self._asked: OrderedDict[str, int] = OrderedDict()
 
-    def stream(self, messages: list[Message], model: str) -> Reply:
+    def stream(
+        self, messages: list[Message], model: str, schema: Schema[Any] | None = None
+    ) -> Reply:
         usage = Usage(prompt_tokens=sum(len(m["content"].split()) for m in messages))
-        return Reply(self._deltas(messages, model, usage), usage)
+        fails = self._draw_failure(messages, model, schema)
+        if schema is not None:
+            text = simulated_json(messages, model, schema, self.seed)
+        else:
+            text = simulated_text(messages, model, self.seed, self.tokens)
+        return Reply(self._deltas(text, usage, fails), usage)
+
+    def _draw_failure(
+        self, messages: list[Message], model: str, schema: Schema[Any] | None
+    ) -> LLMError | None:
+        if not self.failures.rate:
+            return None
+        request = repr((messages, model, schema and schema.json_schema))
+        key = hashlib.sha256(request.encode()).hexdigest()
+        asked = self._asked.pop(key, 0)
+        self._asked[key] = asked + 1
+        while len(self._asked) > REMEMBERED_REQUESTS:
+            self._asked.popitem(last=False)
+        draw = _rng(self.seed, "fail", key, asked).random()
+        return self.failures.error() if draw < self.failures.rate else None
 
     async def _deltas(
-        self, messages: list[Message], model: str, usage: Usage
+        self, text: str, usage: Usage, fails: LLMError | None
     ) -> AsyncGenerator[str, None]:
+        if fails is not None:
+            raise fails  # as a server's error status: before any token
         await asyncio.sleep(self.ttft)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        for index, token in enumerate(_tokens(simulated_text(messages, model))):
+        for index, token in enumerate(split_tokens(text)):
             # Pace against the clock, not per token, so sleeps do not drift.
             delay = started + index / self.tps - loop.time()
             if delay > 0:

@@ -1,13 +1,26 @@
-"""The simulated provider: deterministic text, paced like a real stream."""
+"""The simulated provider: deterministic text and JSON, paced like a real stream,
+with failures injected at a seeded rate."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
+import pytest
+from pydantic import BaseModel, Field
+
+from actors.errors import LLMError
 from actors.providers.base import Message
-from actors.providers.simulated import SimulatedProvider, simulated_text
+from actors.providers.simulated import FailKind, Failures, SimulatedProvider, simulated_text
+from actors.structured import schema_of
 
 MESSAGES: list[Message] = [{"role": "user", "content": "Name a lighthouse"}]
+
+
+def fast(
+    seed: int = 0, tokens: int | None = None, failures: Failures | None = None
+) -> SimulatedProvider:
+    return SimulatedProvider(ttft=0, tps=100_000, seed=seed, tokens=tokens, failures=failures)
 
 
 async def collect(provider: SimulatedProvider, messages: list[Message]) -> list[str]:
@@ -16,7 +29,7 @@ async def collect(provider: SimulatedProvider, messages: list[Message]) -> list[
 
 
 async def test_the_same_messages_give_the_same_text() -> None:
-    provider = SimulatedProvider(ttft=0, tps=10_000)
+    provider = fast()
     first = await collect(provider, MESSAGES)
     second = await collect(provider, MESSAGES)
     other = await collect(provider, [{"role": "user", "content": "Something else"}])
@@ -25,11 +38,22 @@ async def test_the_same_messages_give_the_same_text() -> None:
     assert len(first) > 10
 
 
+async def test_the_seed_changes_the_text_and_fixes_it() -> None:
+    seven = "".join(await collect(fast(seed=7), MESSAGES))
+    assert seven == "".join(await collect(fast(seed=7), MESSAGES))
+    assert seven != "".join(await collect(fast(seed=8), MESSAGES))
+
+
 async def test_usage_counts_the_streamed_tokens() -> None:
-    reply = SimulatedProvider(ttft=0, tps=10_000).stream(MESSAGES, "simulated-1")
+    reply = fast().stream(MESSAGES, "simulated-1")
     tokens = [delta async for delta in reply]
     assert reply.usage.completion_tokens == len(tokens)
     assert reply.usage.prompt_tokens == 3
+
+
+@pytest.mark.parametrize("tokens", [1, 7, 300])
+async def test_the_reply_length_can_be_set_in_tokens(tokens: int) -> None:
+    assert len(await collect(fast(tokens=tokens), MESSAGES)) == tokens
 
 
 async def test_time_to_first_token_and_rate_are_honoured() -> None:
@@ -40,3 +64,78 @@ async def test_time_to_first_token_and_rate_are_honoured() -> None:
     assert stamps[0] >= 0.2
     # n tokens after the first take (n - 1) / tps seconds at least.
     assert stamps[-1] - stamps[0] >= (len(stamps) - 1) / 100 - 0.01
+
+
+class Ship(BaseModel):
+    name: str = Field(min_length=1, max_length=40)
+    crew: int = Field(ge=3, le=12)
+    ports: list[str] = Field(min_length=2, max_length=4)
+
+
+async def test_asked_for_a_schema_it_streams_valid_json_token_by_token() -> None:
+    provider = fast()
+    spec = schema_of(Ship)
+    first = [d async for d in provider.stream(MESSAGES, "m", spec)]
+    again = [d async for d in provider.stream(MESSAGES, "m", spec)]
+    assert len(first) > 5
+    assert first == again
+    ship = spec.parse("".join(first))
+    assert 3 <= ship.crew <= 12
+    assert 2 <= len(ship.ports) <= 4
+
+
+def failing_calls(provider: SimulatedProvider, calls: int) -> list[int]:
+    failed = []
+    for n in range(calls):
+        reply = provider.stream([{"role": "user", "content": f"call {n}"}], "m")
+        try:
+            asyncio.run(_drain(reply.deltas))
+        except LLMError:
+            failed.append(n)
+    return failed
+
+
+async def _drain(deltas: AsyncIterator[str]) -> None:
+    async for _ in deltas:
+        pass
+
+
+def test_injected_failures_follow_the_rate_and_the_seed() -> None:
+    failures = Failures(rate=0.25, kind="server_error")
+    first = failing_calls(fast(seed=3, failures=failures), 200)
+    assert first == failing_calls(fast(seed=3, failures=failures), 200)
+    assert first != failing_calls(fast(seed=4, failures=failures), 200)
+    assert 25 <= len(first) <= 75  # 50 expected
+    assert failing_calls(fast(seed=3, failures=Failures(rate=1.0)), 20) == list(range(20))
+    assert failing_calls(fast(seed=3), 20) == []
+
+
+async def test_a_repeated_call_draws_again_as_from_a_flaky_server() -> None:
+    provider = fast(seed=1, failures=Failures(rate=0.5))
+    outcomes = []
+    for _ in range(40):
+        try:
+            await collect(provider, MESSAGES)
+            outcomes.append("ok")
+        except LLMError:
+            outcomes.append("failed")
+    assert {"ok", "failed"} == set(outcomes)
+
+
+@pytest.mark.parametrize(
+    ("kind", "transient", "retry_after", "status"),
+    [
+        ("rate_limit", True, 1.0, "429"),
+        ("server_error", True, None, "500"),
+        ("bad_request", False, None, "400"),
+    ],
+)
+async def test_each_kind_of_injected_failure_is_classified_like_a_servers(
+    kind: FailKind, transient: bool, retry_after: float | None, status: str
+) -> None:
+    provider = fast(failures=Failures(rate=1.0, kind=kind))
+    with pytest.raises(LLMError) as raised:
+        await collect(provider, MESSAGES)
+    assert raised.value.transient is transient
+    assert raised.value.retry_after == retry_after
+    assert status in raised.value.message

@@ -1,0 +1,141 @@
+"""`generate_backlog`: a project description → an epic → its stories → tasks per story.
+
+"Generating Epic…" (0–30), then the stories one after another, each seeing the ones
+before it so they do not overlap ("Generating Stories 2/5…", 30–60), then the tasks of
+every story in parallel ("Generating Tasks for Story 3/5…", 60–100). The result is the
+tree with its counts; a story whose tasks could not be made is listed in `failed_items`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from actors.context import JobContext
+from actors.fanout import FanOutResult, ItemProgress
+from actors.prompts import ask
+from actors.registry import JobType, register
+
+SYSTEM = "You are an experienced product owner who writes clear, small, testable work items."
+
+
+class BacklogParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str = Field(min_length=1, max_length=20_000, description="The project")
+    stories: int = Field(default=5, ge=1, le=10, description="Stories in the epic")
+    tasks_per_story: int = Field(default=3, ge=1, le=8, description="Tasks per story")
+
+
+class Epic(BaseModel):
+    title: str = Field(min_length=1, max_length=120)
+    goal: str = Field(min_length=1, max_length=300)
+    summary: str = Field(min_length=1, max_length=1000)
+
+
+class Story(BaseModel):
+    title: str = Field(min_length=1, max_length=120)
+    description: str = Field(min_length=1, max_length=1000)
+    acceptance_criteria: list[str] = Field(min_length=1, max_length=6)
+    points: int = Field(ge=1, le=13)
+
+
+class Task(BaseModel):
+    title: str = Field(min_length=1, max_length=120)
+    description: str = Field(min_length=1, max_length=600)
+    estimate_hours: float = Field(ge=0.5, le=40)
+
+
+class TaskList(BaseModel):
+    tasks: list[Task]
+
+
+@lru_cache(maxsize=8)
+def task_list(size: int) -> type[TaskList]:
+    return create_model(
+        f"TaskListOf{size}",
+        __base__=TaskList,
+        tasks=(list[Task], Field(min_length=size, max_length=size)),
+    )
+
+
+async def run(ctx: JobContext, params: BacklogParams) -> dict[str, Any]:
+    await ctx.progress(0, "Generating Epic…", "epic")
+    project = f"Project:\n{params.description}"
+    epic = await ctx.llm.json(ask(SYSTEM, f"{project}\n\nWrite its epic."), Epic, stage="epic")
+    stories = await _stories(ctx, params, project, epic)
+    done = await _tasks(ctx, params, project, epic, stories)
+    tree = [
+        {**story.model_dump(), "tasks": [t.model_dump() for t in done.results.get(index, [])]}
+        for index, story in enumerate(stories)
+    ]
+    return {
+        "epic": {**epic.model_dump(), "stories": tree},
+        "counts": {
+            "stories": len(stories),
+            "tasks": sum(len(story["tasks"]) for story in tree),
+            "points": sum(story.points for story in stories),
+        },
+        "failed_items": done.failed,
+    }
+
+
+async def _stories(ctx: JobContext, params: BacklogParams, project: str, epic: Epic) -> list[Story]:
+    stories: list[Story] = []
+    for number in range(1, params.stories + 1):
+        progress = 30 + 30 * (number - 1) / params.stories
+        await ctx.progress(progress, f"Generating Stories {number}/{params.stories}…", "stories")
+        written = "\n".join(f"- {s.title}" for s in stories) or "(none yet)"
+        story = await ctx.llm.json(
+            ask(
+                SYSTEM,
+                f"{project}\n\nEpic: {epic.model_dump_json()}\nStories so far:\n{written}\n\n"
+                f"Write user story {number} of {params.stories}, different from those above.",
+            ),
+            Story,
+            stage="stories",
+        )
+        stories.append(story)
+    return stories
+
+
+async def _tasks(
+    ctx: JobContext, params: BacklogParams, project: str, epic: Epic, stories: list[Story]
+) -> FanOutResult[list[Task]]:
+    total = len(stories)
+
+    async def tasks_of(numbered: tuple[int, Story], progress: ItemProgress) -> list[Task]:
+        number, story = numbered
+        await progress.note(f"Generating Tasks for Story {number}/{total}…", "tasks")
+        answer = await ctx.llm.json(
+            ask(
+                SYSTEM,
+                f"{project}\n\nEpic: {epic.title}\nStory: {story.model_dump_json()}\n\n"
+                f"Break this story into {params.tasks_per_story} tasks.",
+            ),
+            task_list(params.tasks_per_story),
+            stage="tasks",
+        )
+        await progress.step_done(f"Generated Tasks for Story {number}/{total}", "tasks")
+        return answer.tasks
+
+    return await ctx.fan_out(
+        list(enumerate(stories, 1)),
+        tasks_of,
+        span=(60, 100),
+        label=lambda _, numbered: f"Story {numbered[0]}/{total}",
+    )
+
+
+register(
+    JobType(
+        name="generate_backlog",
+        title="Generate a backlog",
+        description="A project description → an epic → stories → tasks per story.",
+        params=BacklogParams,
+        run=run,
+        time_limit=900,
+    )
+)

@@ -1,0 +1,135 @@
+"""`generate_personas`: up to 500 social-media personas, in batches of at most 20.
+
+Batches run in parallel (JOBCAST_LLM_CONCURRENCY at once), each one model call whose
+JSON must hold exactly that batch's number of personas; progress moves one step per
+batch ("Generated batch 3/25…"). A failed batch does not stop the others: the job
+completes with what the other batches made and lists the failed ones in
+`result.failed_items` (index, label, the personas it was to make, the error). When
+every batch fails, the job fails.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from actors.context import JobContext
+from actors.fanout import ItemProgress
+from actors.prompts import ask
+from actors.registry import JobType, register
+
+BATCH_SIZE = 20
+MAX_PERSONAS = 500
+
+
+class PersonasParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    count: int = Field(default=10, ge=1, le=MAX_PERSONAS, description="How many personas")
+    audience: str = Field(
+        default="people who are active on social media",
+        min_length=1,
+        max_length=300,
+        description="Who the personas are",
+    )
+
+
+class Bios(BaseModel):
+    """One bio per platform, within each platform's own length limit."""
+
+    facebook: str = Field(min_length=1, max_length=255)
+    instagram: str = Field(min_length=1, max_length=150)
+    x: str = Field(min_length=1, max_length=160)
+    tiktok: str = Field(min_length=1, max_length=80)
+
+
+class Persona(BaseModel):
+    name: str = Field(min_length=1, max_length=80)
+    gender: Literal["female", "male", "non-binary"]
+    bios: Bios
+
+
+class PersonaBatch(BaseModel):
+    personas: list[Persona]
+
+
+@lru_cache(maxsize=BATCH_SIZE)
+def batch_schema(size: int) -> type[PersonaBatch]:
+    """A batch of exactly `size` personas: a model that returns fewer or more is asked again."""
+    return create_model(
+        f"PersonaBatchOf{size}",
+        __base__=PersonaBatch,
+        personas=(list[Persona], Field(min_length=size, max_length=size)),
+    )
+
+
+@dataclass(frozen=True)
+class Batch:
+    number: int  # 1-based
+    first: int  # 1-based number of its first persona
+    size: int
+
+    @property
+    def last(self) -> int:
+        return self.first + self.size - 1
+
+
+def batches(count: int) -> list[Batch]:
+    return [
+        Batch(n + 1, start + 1, min(BATCH_SIZE, count - start))
+        for n, start in enumerate(range(0, count, BATCH_SIZE))
+    ]
+
+
+async def run(ctx: JobContext, params: PersonasParams) -> dict[str, Any]:
+    plan = batches(params.count)
+    total = len(plan)
+    await ctx.progress(0, f"Generating {params.count} personas in {total} batches…", "personas")
+
+    async def one_batch(batch: Batch, progress: ItemProgress) -> list[dict[str, Any]]:
+        answer = await ctx.llm.json(
+            ask(
+                "You write realistic, diverse social-media personas.",
+                f"Write {batch.size} distinct personas (numbers {batch.first}–{batch.last} "
+                f"of {params.count}) of {params.audience}, each with a bio per platform.",
+            ),
+            batch_schema(batch.size),
+            stage="personas",
+        )
+        await progress.step_done(f"Generated batch {batch.number}/{total}…", "personas")
+        return [
+            {"id": batch.first + offset, "batch": batch.number, **persona.model_dump()}
+            for offset, persona in enumerate(answer.personas)
+        ]
+
+    done = await ctx.fan_out(
+        plan, one_batch, span=(2, 98), label=lambda _, b: f"batch {b.number}/{total}"
+    )
+    for failure in done.failed:
+        batch = plan[failure["index"]]
+        failure["personas"] = [batch.first, batch.last]
+    personas = [persona for part in done.succeeded for persona in part]
+    await ctx.progress(98, f"Finalizing {len(personas)} personas…", "finalize")
+    return {
+        "personas": personas,
+        "count": len(personas),
+        "requested": params.count,
+        "batches": total,
+        "failed_items": done.failed,
+    }
+
+
+register(
+    JobType(
+        name="generate_personas",
+        title="Generate personas",
+        description="Up to 500 personas with a name, gender and a bio per platform "
+        "(facebook, instagram, x, tiktok), in parallel batches of at most 20.",
+        params=PersonasParams,
+        run=run,
+        time_limit=1800,
+    )
+)

@@ -1,0 +1,90 @@
+"""What a job's model calls cost: per stage, adding up into the job's `usage`.
+
+    {"provider": "openai", "prompt_tokens": 812, "completion_tokens": 344,
+     "llm_calls": 9, "llm_seconds": 12.4, "tokens_counted_locally": false,
+     "stages": {"analyze": {"model": "gpt-4o-mini", "prompt_tokens": 200, …}, …}}
+
+`llm_seconds` is the time spent waiting on the model, summed over calls: calls that run
+in parallel each count in full. A phase timed with `timed(stage)` also has `seconds`, its
+wall time. `tokens_counted_locally` is true when some server gave no
+usage and we counted the tokens ourselves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from actors.providers.base import Usage
+
+
+@dataclass
+class Tally:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    llm_calls: int = 0
+    llm_seconds: float = 0.0
+
+    def add(self, call: Usage, seconds: float) -> None:
+        self.prompt_tokens += call.prompt_tokens
+        self.completion_tokens += call.completion_tokens
+        self.llm_calls += 1
+        self.llm_seconds += seconds
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "llm_calls": self.llm_calls,
+            "llm_seconds": round(self.llm_seconds, 3),
+        }
+
+
+@dataclass
+class StageTally(Tally):
+    model: str = ""
+    seconds: float | None = None  # wall time of a timed phase, model calls or not
+
+
+@dataclass
+class UsageTotals:
+    provider: str
+    total: Tally = field(default_factory=Tally)
+    stages: dict[str, StageTally] = field(default_factory=dict)
+    counted: bool = False
+
+    def record(self, stage: str, model: str, call: Usage, seconds: float) -> None:
+        """Add one finished (or abandoned) call of `stage` on `model`."""
+        self.total.add(call, seconds)
+        self.stages.setdefault(stage, StageTally()).add(call, seconds)
+        self.stages[stage].model = model
+        self.counted |= call.counted
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Record the wall time of a phase (`seconds`), whatever it spends it on."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            tally = self.stages.setdefault(stage, StageTally())
+            tally.seconds = (tally.seconds or 0) + time.monotonic() - started
+
+    def as_json(self) -> dict[str, Any]:
+        stages = {name: _stage_json(s) for name, s in self.stages.items()}
+        return {
+            "provider": self.provider,
+            **self.total.as_json(),
+            "tokens_counted_locally": self.counted,
+            "stages": stages,
+        }
+
+
+def _stage_json(tally: StageTally) -> dict[str, Any]:
+    data = {"model": tally.model or None, **tally.as_json()}
+    if tally.seconds is not None:
+        data["seconds"] = round(tally.seconds, 3)
+    return data

@@ -1,0 +1,237 @@
+"""The openai provider against a real HTTP server on loopback speaking OpenAI's protocol.
+
+The `openai` SDK does the talking, over TCP; nothing is patched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+
+import pytest
+from pydantic import BaseModel
+
+from actors.errors import LLMError
+from actors.providers.base import Message, Reply
+from actors.providers.openai import (
+    PLACEHOLDER_KEY,
+    OpenAIOptions,
+    OpenAIProvider,
+    ResponseFormat,
+)
+from actors.structured import schema_of
+from tests.actors.conftest import API_KEY, make_provider
+from tests.openai_server import Fail, OpenAIServer, Stream
+from tests.stack import free_port
+
+MESSAGES: list[Message] = [{"role": "user", "content": "Tell me about the lighthouse"}]
+LONG_TEXT = " ".join(f"word{n}" for n in range(200))
+
+
+async def read(reply: Reply) -> list[str]:
+    return [delta async for delta in reply]
+
+
+async def failure(reply: Reply) -> LLMError:
+    with pytest.raises(LLMError) as raised:
+        await read(reply)
+    return raised.value
+
+
+async def test_tokens_stream_in_order_and_usage_comes_from_the_final_chunk(
+    server: OpenAIServer, provider: OpenAIProvider
+) -> None:
+    server.plan("lighthouse", Stream("One two three", usage=(812, 344)))
+    reply = provider.stream(MESSAGES, "loop-model")
+    assert await read(reply) == ["One ", "two ", "three"]
+    assert (reply.usage.prompt_tokens, reply.usage.completion_tokens) == (812, 344)
+    assert not reply.usage.counted
+    [seen] = server.seen("lighthouse")
+    assert seen.body["model"] == "loop-model"
+    assert seen.body["stream"] is True
+    assert seen.body["stream_options"] == {"include_usage": True}
+    assert seen.headers["authorization"] == f"Bearer {API_KEY}"
+
+
+async def test_without_stream_usage_the_tokens_are_counted_locally_and_marked(
+    server: OpenAIServer,
+) -> None:
+    provider = make_provider(server, stream_usage=False)
+    server.plan("lighthouse", Stream("One two three"))
+    reply = provider.stream(MESSAGES, "loop-model")
+    await read(reply)
+    await provider.aclose()
+    assert "stream_options" not in server.seen("lighthouse")[0].body
+    assert reply.usage.counted
+    assert reply.usage.completion_tokens == 3
+    assert reply.usage.prompt_tokens > 0
+
+
+async def test_a_base_url_alone_gets_a_placeholder_key(server: OpenAIServer) -> None:
+    provider = OpenAIProvider(OpenAIOptions(base_url=server.url))
+    await read(provider.stream(MESSAGES, "llama3"))
+    await provider.aclose()
+    assert server.seen()[0].headers["authorization"] == f"Bearer {PLACEHOLDER_KEY}"
+
+
+@pytest.mark.parametrize(
+    ("headers", "low", "high"),
+    [
+        ({"Retry-After": "3"}, 3.0, 3.0),
+        ({"retry-after-ms": "1500", "Retry-After": "9"}, 1.5, 1.5),
+        # An hour ahead, as of collection: the test may run minutes later.
+        ({"Retry-After": email.utils.formatdate(time.time() + 3600, usegmt=True)}, 3000, 3600),
+    ],
+    ids=["seconds", "milliseconds", "http-date"],
+)
+async def test_429_is_transient_and_carries_the_servers_retry_after(
+    server: OpenAIServer,
+    provider: OpenAIProvider,
+    headers: dict[str, str],
+    low: float,
+    high: float,
+) -> None:
+    server.plan("lighthouse", Fail(429, "Rate limit reached for requests", headers))
+    error = await failure(provider.stream(MESSAGES, "m"))
+    assert error.transient
+    assert error.retry_after is not None and low <= error.retry_after <= high
+    assert "429" in error.message and "Rate limit reached" in error.message
+    assert len(server.seen("lighthouse")) == 1  # the SDK did not retry on its own
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+async def test_server_errors_are_transient(
+    server: OpenAIServer, provider: OpenAIProvider, status: int
+) -> None:
+    server.plan("lighthouse", Fail(status, "The server had an error"))
+    error = await failure(provider.stream(MESSAGES, "m"))
+    assert error.transient
+    assert error.retry_after is None
+    assert f"answered {status}: The server had an error" in error.message
+    assert len(server.seen("lighthouse")) == 1
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+async def test_client_errors_are_permanent_and_say_what_the_server_answered(
+    server: OpenAIServer, provider: OpenAIProvider, status: int
+) -> None:
+    # OpenAI's own 401 echoes the key (masked); ours echoes it whole: neither may leak.
+    said = f"Incorrect API key provided: {API_KEY}. Or was it sk-abc1****7890?"
+    server.plan("lighthouse", Fail(status, said))
+    error = await failure(provider.stream(MESSAGES, "m"))
+    assert not error.transient
+    assert error.message.startswith(f"the model server answered {status}: Incorrect API key")
+    assert API_KEY not in error.message
+    assert "sk-" not in error.message
+    assert len(server.seen("lighthouse")) == 1
+
+
+async def test_a_stream_cut_in_the_middle_is_transient(
+    server: OpenAIServer, provider: OpenAIProvider
+) -> None:
+    server.plan("lighthouse", Stream(LONG_TEXT, cut_after=5))
+    reply = provider.stream(MESSAGES, "m")
+    received: list[str] = []
+    with pytest.raises(LLMError) as raised:
+        async for delta in reply:
+            received.append(delta)
+    assert raised.value.transient
+    assert "connection" in raised.value.message
+    assert 0 < len(received) < 200
+
+
+async def test_a_stream_that_ends_before_the_reply_finished_is_transient(
+    server: OpenAIServer, provider: OpenAIProvider
+) -> None:
+    server.plan("lighthouse", Stream("half a sen", finish=False))
+    error = await failure(provider.stream(MESSAGES, "m"))
+    assert error.transient
+    assert "ended the stream before the reply was complete" in error.message
+
+
+async def test_a_slow_stream_past_the_read_timeout_is_transient(server: OpenAIServer) -> None:
+    provider = make_provider(server, read_timeout=0.3)
+    server.plan("lighthouse", Stream(first_delay=5))
+    error = await failure(provider.stream(MESSAGES, "m"))
+    await provider.aclose()
+    assert error.transient
+    assert "did not answer in time" in error.message
+    # The client gave up and hung up; the server did not get to send the reply.
+    server.wait_for(lambda: server.seen("lighthouse")[0].client_closed_at is not None)
+
+
+async def test_an_unreachable_server_is_transient() -> None:
+    options = OpenAIOptions(base_url=f"http://127.0.0.1:{free_port()}/v1", api_key=API_KEY)
+    provider = OpenAIProvider(options)
+    error = await failure(provider.stream(MESSAGES, "m"))
+    await provider.aclose()
+    assert error.transient
+    assert API_KEY not in error.message
+
+
+async def test_cancelling_the_reader_closes_the_request_and_counts_only_what_arrived(
+    server: OpenAIServer, provider: OpenAIProvider
+) -> None:
+    server.plan("lighthouse", Stream(LONG_TEXT, delay=0.02))
+    reply = provider.stream(MESSAGES, "m")
+    received: list[str] = []
+
+    async def consume() -> None:
+        async for delta in reply:
+            received.append(delta)
+
+    task = asyncio.create_task(consume())
+    seen = await asyncio.to_thread(server.request, "lighthouse")
+    await asyncio.to_thread(server.wait_for, lambda: seen.chunks_sent >= 5)
+    cancelled_at = time.monotonic()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.to_thread(server.wait_for, lambda: seen.client_closed_at is not None)
+    assert seen.client_closed_at is not None
+    assert seen.client_closed_at - cancelled_at < 2.0  # the contract's bound for a cancel
+    assert not seen.finished
+    assert seen.chunks_sent < 200
+    # No usage chunk came: the tokens that did arrive are counted, and only those.
+    assert reply.usage.counted
+    assert reply.usage.completion_tokens == len(received) < 200
+
+
+async def test_closing_the_reply_early_closes_the_request(
+    server: OpenAIServer, provider: OpenAIProvider
+) -> None:
+    server.plan("lighthouse", Stream(LONG_TEXT, delay=0.02))
+    reply = provider.stream(MESSAGES, "m")
+    async for _ in reply:
+        break
+    await reply.aclose()
+    seen = server.seen("lighthouse")[0]
+    await asyncio.to_thread(server.wait_for, lambda: seen.client_closed_at is not None)
+    assert not seen.finished
+
+
+class Answer(BaseModel):
+    title: str
+
+
+JSON_SCHEMA = {
+    "type": "json_schema",
+    "json_schema": {"name": "Answer", "schema": Answer.model_json_schema()},
+}
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [("json_schema", JSON_SCHEMA), ("json_object", {"type": "json_object"}), ("off", None)],
+)
+async def test_structured_calls_ask_for_json_as_configured(
+    server: OpenAIServer, setting: ResponseFormat, expected: dict[str, object] | None
+) -> None:
+    provider = make_provider(server, response_format=setting)
+    await read(provider.stream(MESSAGES, "m", schema_of(Answer)))
+    await read(provider.stream(MESSAGES, "m"))
+    await provider.aclose()
+    structured, plain = server.seen()
+    assert structured.body.get("response_format") == expected
+    assert "response_format" not in plain.body

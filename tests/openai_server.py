@@ -1,0 +1,250 @@
+"""A real HTTP server on loopback that speaks OpenAI's chat-completions protocol.
+
+The fake sits at the model boundary only: the `openai` client (and the worker processes
+that use it) talk HTTP/1.1 to it over TCP, as they would to OpenAI, Ollama or vLLM.
+Each request is answered by the next planned reply of the first plan whose marker occurs
+in the request's messages (a plain streamed reply when none matches), and is recorded with
+what the server saw: the body, the headers, when it came, how many chunks went out and
+whether the client went away before the reply ended.
+
+    server = OpenAIServer().start()
+    server.plan("lighthouse", Fail(429, "slow down", {"Retry-After": "1"}), Stream("Hi"))
+    ... point the client at server.url ...
+    server.seen("lighthouse")  # the requests, in order
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_TEXT = "The keeper lit the lamp and the ships came home safely through the fog."
+
+
+@dataclass
+class Stream:
+    """A streamed reply: one SSE chunk per word of `text`, then usage and [DONE]."""
+
+    text: str = DEFAULT_TEXT
+    delay: float = 0.0  # between chunks
+    first_delay: float = 0.0  # before the first chunk (a slow model's time to first token)
+    usage: tuple[int, int] | None = None  # (prompt, completion) the server reports
+    cut_after: int | None = None  # close the connection after this many chunks
+    finish: bool = True  # False: end cleanly but without finish_reason or usage (a lost tail)
+
+
+@dataclass
+class Fail:
+    """An error answer: `status` with OpenAI's error body and extra headers."""
+
+    status: int
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Reply = Stream | Fail
+
+
+@dataclass
+class Seen:
+    """One request as the server saw it."""
+
+    at: float  # time.monotonic() when the request arrived
+    body: dict[str, Any]
+    headers: dict[str, str]
+    chunks_sent: int = 0
+    finished: bool = False  # the whole reply went out
+    client_closed_at: float | None = None  # the client went away before the reply ended
+
+    @property
+    def prompt(self) -> str:
+        return "\n".join(str(m.get("content", "")) for m in self.body.get("messages", []))
+
+
+class OpenAIServer:
+    def __init__(self) -> None:
+        self._plans: list[tuple[str, list[Reply]]] = []
+        self.requests: list[Seen] = []
+        self._changed = threading.Condition()
+        self._loop = asyncio.new_event_loop()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> OpenAIServer:
+        self._thread.start()
+        started = asyncio.run_coroutine_threadsafe(
+            asyncio.start_server(self._serve, "127.0.0.1", 0), self._loop
+        )
+        self._server = started.result(timeout=10)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        async def close() -> None:
+            if self._server is not None:
+                self._server.close()
+            # Connections still open (a client keeps idle ones alive) are dropped.
+            for writer in list(self._writers):
+                writer.close()
+
+        asyncio.run_coroutine_threadsafe(close(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    def plan(self, marker: str, *replies: Reply) -> None:
+        """Answer the next requests whose messages contain `marker` with `replies`, in order."""
+        with self._changed:
+            self._plans.append((marker, list(replies)))
+
+    def seen(self, marker: str = "") -> list[Seen]:
+        with self._changed:
+            return [r for r in self.requests if marker in r.prompt]
+
+    def request(self, marker: str = "", timeout: float = 10) -> Seen:
+        """The first request whose messages contain `marker`, once it has arrived."""
+        self.wait_for(lambda: self.seen(marker), timeout)
+        return self.seen(marker)[0]
+
+    def wait_for(self, condition: Any, timeout: float = 10) -> None:
+        """Block until `condition()` is true (the server's state changes are notified)."""
+        with self._changed:
+            if not self._changed.wait_for(condition, timeout=timeout):
+                raise TimeoutError("the loopback model server never saw that happen")
+
+    def _next_reply(self, seen: Seen) -> Reply:
+        with self._changed:
+            self.requests.append(seen)
+            self._changed.notify_all()
+            for marker, replies in self._plans:
+                if marker in seen.prompt and replies:
+                    return replies.pop(0)
+        return Stream()
+
+    def _note(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while await self._one_request(reader, writer):
+                pass
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    async def _one_request(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        """Serve one request; False when the connection is to be closed."""
+        head = await reader.readuntil(b"\r\n\r\n")
+        request_line, *header_lines = head.decode("latin-1").split("\r\n")
+        headers = {
+            name.strip().lower(): value.strip()
+            for name, _, value in (line.partition(":") for line in header_lines if line)
+        }
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        method, path, _ = request_line.split(" ", 2)
+        if method != "POST" or not path.endswith("/chat/completions"):
+            await _send_json(writer, 404, {"error": {"message": f"no route {path}"}})
+            return True
+        seen = Seen(time.monotonic(), json.loads(body or b"{}"), headers)
+        reply = self._next_reply(seen)
+        if isinstance(reply, Fail):
+            error = {"message": reply.message, "type": "error", "code": None}
+            await _send_json(writer, reply.status, {"error": error}, reply.headers)
+            return True
+        return await self._stream(reader, writer, seen, reply)
+
+    async def _stream(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: Seen, reply: Stream
+    ) -> bool:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"transfer-encoding: chunked\r\n\r\n"
+        )
+        # The client sends nothing more while it reads a reply: EOF here means it hung up.
+        hung_up = asyncio.ensure_future(reader.read(1))
+        try:
+            for data in _events(seen, reply):
+                pause = reply.delay if seen.chunks_sent else reply.first_delay
+                await asyncio.wait([hung_up], timeout=pause)
+                if hung_up.done():
+                    seen.client_closed_at = time.monotonic()
+                    self._note()
+                    return False
+                if reply.cut_after is not None and seen.chunks_sent >= reply.cut_after:
+                    return False  # mid-stream: no terminating chunk, connection closed
+                payload = f"data: {data}\n\n".encode()
+                writer.write(b"%x\r\n%s\r\n" % (len(payload), payload))
+                await writer.drain()
+                seen.chunks_sent += 1
+                self._note()
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+            seen.finished = True
+            self._note()
+            return True
+        finally:
+            hung_up.cancel()
+            # The next request may only be read once this read has really stopped.
+            with contextlib.suppress(asyncio.CancelledError):
+                await hung_up
+
+
+def _events(seen: Seen, reply: Stream) -> list[str]:
+    """The SSE data lines of a streamed reply, as OpenAI sends them."""
+    model = seen.body.get("model", "loop-model")
+    words = reply.text.split(" ")
+    tokens = [w + " " for w in words[:-1]] + [words[-1]]
+    base = {"id": "chatcmpl-loop", "object": "chat.completion.chunk", "created": 0, "model": model}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        return json.dumps({**base, "choices": [choice]})
+
+    events = [chunk({"role": "assistant", "content": ""})]
+    events += [chunk({"content": token}) for token in tokens]
+    if not reply.finish:
+        return [*events, "[DONE]"]
+    events.append(chunk({}, "stop"))
+    if (seen.body.get("stream_options") or {}).get("include_usage"):
+        prompt, completion = reply.usage or (len(seen.prompt.split()), len(tokens))
+        usage = {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        }
+        events.append(json.dumps({**base, "choices": [], "usage": usage}))
+    events.append("[DONE]")
+    return events
+
+
+async def _send_json(
+    writer: asyncio.StreamWriter, status: int, body: Any, headers: dict[str, str] | None = None
+) -> None:
+    data = json.dumps(body).encode()
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+    writer.write(
+        f"HTTP/1.1 {status} Status\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(data)}\r\n{extra}\r\n".encode()
+        + data
+    )
+    await writer.drain()
