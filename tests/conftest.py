@@ -6,6 +6,7 @@ not start.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -157,9 +158,18 @@ def stack(
 def secured(
     redis_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Secured]:
-    """A second stack with API keys, CORS and tight limits (see tests/secured.py)."""
+    """A second stack with API keys, CORS and tight limits (see tests/secured.py).
+
+    It runs on PostgreSQL when there is one (what production runs), else on SQLite.
+    """
     logs = tmp_path_factory.mktemp("secured")
-    yield from start_secured(redis_url, f"{namespace}:secured", logs)
+    admin_url = os.environ.get("TEST_DATABASE_URL")
+    with contextlib.ExitStack() as stack:
+        if admin_url:
+            database_url = stack.enter_context(postgres_database(admin_url))
+        else:
+            database_url = f"sqlite:///{logs / 'secured.db'}"
+        yield from start_secured(database_url, redis_url, f"{namespace}:secured", logs)
 
 
 @pytest.fixture

@@ -97,8 +97,9 @@ class Secured:
         )
 
 
-def start_secured(redis_url: str, namespace: str, logs: Path) -> Iterator[Secured]:
-    database_url = f"sqlite:///{logs / 'secured.db'}"
+def start_secured(
+    database_url: str, redis_url: str, namespace: str, logs: Path
+) -> Iterator[Secured]:
     upgrade(database_url)
     keys = {owner: f"{owner}-{secrets.token_urlsafe(24)}" for owner in OWNERS}
     model_key = f"sk-never-logged-{secrets.token_hex(12)}"

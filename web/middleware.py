@@ -1,4 +1,5 @@
-"""The middleware around every route: CORS outermost (off unless configured), then keys.
+"""The middleware around every route: CORS outermost (off unless configured), then the
+NUL guard (web/nul.py), then keys.
 
 CORS must come first: a browser's preflight carries no Authorization header, and a
 401 needs CORS headers for the page's script to read it.
@@ -14,6 +15,7 @@ from starlette.responses import Response
 from store.settings import Settings
 from web.auth import RequireKey
 from web.errors import error_response
+from web.nul import RejectNulInUrl
 
 
 class Cors(CORSMiddleware):
@@ -31,7 +33,7 @@ class Cors(CORSMiddleware):
 
 
 def middleware(settings: Settings) -> list[Middleware]:
-    stack = [Middleware(RequireKey)]
+    stack = [Middleware(RejectNulInUrl), Middleware(RequireKey)]
     if settings.cors_origin_list:
         cors = Middleware(
             Cors,

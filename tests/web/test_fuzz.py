@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+import websockets
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -77,3 +78,19 @@ def fuzz(cases: Any, base_url: str, headers: dict[str, str], label: str) -> None
         assert_contract_shape(response, label)
 
     check()
+
+
+async def test_nul_characters_are_refused_at_the_edge(secured: Secured) -> None:
+    """Found by this fuzz on PostgreSQL, whose text cannot hold NUL: they were 500s."""
+    with secured.client("fuzz") as api:
+        for url in ("/jobs?type=%00", "/jobs/%00", "/jobs?status=pending&cursor=a%00"):
+            response = api.get(url)
+            assert response.status_code == 400, response.text
+            assert response.json()["error"]["code"] == "bad_request"
+        body = b'{"type": "chat", "params": {"prompt": "a\\u0000b"}}'
+        response = api.post("/jobs", content=body)
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["code"] == "invalid_request"
+        assert api.get("/jobs?type=chat").status_code == 200  # the same connection goes on
+    with pytest.raises(websockets.InvalidStatus):
+        await secured.connect("%00", key=secured.keys["fuzz"])
