@@ -22,6 +22,7 @@ from web.keyring import Keyring
 from web.middleware import middleware
 from web.openapi import openapi_document
 from web.relay import Hub
+from web.ws_access import Gate
 
 log = logging.getLogger("jobcast.web")
 
@@ -75,7 +76,7 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
     )
     cap = ConnectionCap(quotas, settings.ws_per_owner)
     cap.start()
-    app.state.ws_gate = events_ws.Gate(app.state.keyring, settings.ws_origin_list, cap)
+    app.state.ws_gate = Gate(app.state.keyring, settings.ws_origin_list, cap)
     if settings.api_key_pairs or apikeys.any_stored(b):
         log.info("jobcast web: API keys required")
     else:

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -31,10 +30,9 @@ from store.backends import Backends
 from store.events import TERMINAL_STATUSES, now_iso
 from store.view import job_json
 from web.auth import set_owner
-from web.connections import CLOSE_TOO_MANY, ConnectionCap
-from web.keyring import Keyring
+from web.connections import CLOSE_TOO_MANY
 from web.relay import Hub, Subscription
-from web.ws_access import Refused, accept, deny_origin, origin_allowed
+from web.ws_access import Gate, Refused, accept, deny_origin, origin_allowed
 from web.ws_inbound import Inbound
 
 log = logging.getLogger(__name__)
@@ -105,15 +103,6 @@ def _after(ws: WebSocket) -> int | None:
     if not (raw.isascii() and raw.isdigit()):
         raise ValueError("after must be a non-negative integer")
     return int(raw)
-
-
-@dataclass(frozen=True)
-class Gate:
-    """What a connection must pass before it is served."""
-
-    keyring: Keyring
-    origins: list[str]
-    cap: ConnectionCap
 
 
 async def job_events(ws: WebSocket) -> None:

@@ -10,10 +10,12 @@ the URL is not accepted: URLs end up in logs.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket
 
+from web.connections import ConnectionCap
 from web.errors import error_response
 from web.keyring import Keyring
 from web.ws_inbound import CLOSE_POLICY, Inbound, Violation
@@ -22,6 +24,15 @@ SUBPROTOCOL = "jobcast"
 KEY_SUBPROTOCOL = "jobcast.bearer."
 AUTH_TIMEOUT_S = 5.0
 CLOSE_UNAUTHORIZED = 4401
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a connection must pass before it is served."""
+
+    keyring: Keyring
+    origins: list[str]
+    cap: ConnectionCap
 
 
 class Refused(Exception):
