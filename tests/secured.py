@@ -23,7 +23,10 @@ from store.migrate import upgrade
 from store.settings import Settings
 from tests.stack import ROOT, Stack, start_stack
 
-OWNERS = ("alice", "bob", "fuzz", "greedy", "busy", "abuser", "bystander", "hygiene", "leaky")
+OWNERS = (
+    *("alice", "bob", "fuzz", "greedy", "busy", "abuser", "capped", "bystander", "hygiene"),
+    "leaky",
+)
 # The one key tests put where it does not belong (a URL, which the access log records).
 LEAKED_OWNER = "leaky"
 ALLOWED_ORIGIN = "https://app.example"
@@ -33,7 +36,7 @@ LIMITS = {
     "JOBCAST_SUBMIT_BURST": "20",
     "JOBCAST_SUBMIT_RATE": "60",
     "JOBCAST_MAX_ACTIVE_JOBS": "30",
-    "JOBCAST_WS_PER_OWNER": "10",
+    "JOBCAST_WS_PER_OWNER": "16",
 }
 
 

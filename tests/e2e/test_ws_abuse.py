@@ -108,15 +108,21 @@ async def test_a_few_small_messages_are_ignored(secured: Secured, parked: str, k
     assert ws.close_code == 1000
 
 
-async def test_connections_per_owner_are_capped(secured: Secured, parked: str, key: str) -> None:
+async def test_connections_per_owner_are_capped(secured: Secured, parked: str, b: Backends) -> None:
     cap = int(LIMITS["JOBCAST_WS_PER_OWNER"])
-    open_ones = [await opened(secured, parked, key) for _ in range(cap)]
-    async with secured.connect(parked, key=key) as extra:
+    key = secured.keys["capped"]  # an owner of its own: no connection of another test counts
+    job_id = jobs.create(b, type="chat", params={"prompt": "x"}, owner="capped").id
+    open_ones = [await opened(secured, job_id, key) for _ in range(cap)]
+    async with secured.connect(job_id, key=key) as extra:
         assert await closed_with(extra) == 4429
-    await open_ones.pop().close()
-    again = await opened(secured, parked, key)  # the slot is free again at once
+    # The server ends one (a rule broken): its slot is free before its close frame leaves.
+    broken = open_ones.pop()
+    await broken.send(b"\x00")
+    assert await closed_with(broken) == 1003
+    again = await opened(secured, job_id, key)
     for ws in [*open_ones, again]:
         await ws.close()
+    jobs.fail(b, job_id, None, {"code": "internal", "message": "test over"})
 
 
 async def test_a_foreign_origin_is_refused_when_origins_are_configured(
@@ -138,14 +144,18 @@ def rss_kib(pid: int) -> int:
 
 
 async def churn(secured: Secured, job_id: str, key: str, count: int) -> None:
-    """Connect and leave, `count` times: politely, by dropping TCP, or after garbage."""
-    for n in range(count):
+    """Connect and leave, `count` times: by dropping TCP, politely, or after garbage.
+
+    The last one breaks a rule, so the server closes it: its slot is free by the time the
+    client sees the close.
+    """
+    for n in reversed(range(count)):
         ws = await opened(secured, job_id, key)
-        if n % 3 == 0:
-            await ws.close()
-        elif n % 3 == 1:
+        if n % 3 == 2:
             ws.transport.abort()  # no close frame: the TCP connection just ends
             await ws.wait_closed()
+        elif n % 3 == 1:
+            await ws.close()
         else:
             await ws.send(b"\x01")
             await read_all(ws)
