@@ -13,6 +13,9 @@ check_or_exit(_settings)
 broker = build_broker(_settings)
 
 from actors import jobtypes  # noqa: E402  (needs the broker above)
-from actors.run import run_job  # noqa: E402
+from actors.job_modules import load as _load_job_modules  # noqa: E402
+from actors.run import run_job, send_job  # noqa: E402
 
-__all__ = ["broker", "jobtypes", "run_job"]
+_load_job_modules(_settings.job_module_names)
+
+__all__ = ["broker", "jobtypes", "run_job", "send_job"]

@@ -19,8 +19,11 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
+from actors.cancel_watch import CancelWatch
 from actors.heartbeat import WorkerHeartbeat
+from actors.maintenance import Maintenance
 from actors.polling import PollInterval
+from actors.shutdown import GracefulShutdown
 from store.backends import redis_client
 from store.keys import Keys
 from store.settings import Settings
@@ -58,6 +61,9 @@ def build_broker(settings: Settings) -> RedisBroker:
             CurrentMessage(),
             AsyncIO(),
             WorkerHeartbeat(client, keys, interval=settings.worker_heartbeat_s),
+            CancelWatch(redis_client(settings.redis_url, "jobcast-cancel", pool_size=2), keys),
+            Maintenance(settings),
+            GracefulShutdown(settings.shutdown_grace_s),
             PollInterval(settings.worker_poll_ms),
         ],
     )

@@ -11,6 +11,7 @@ It is a thin facade: the work is done in `llm.py`, `fanout.py`, `output.py`, `us
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
@@ -34,6 +35,12 @@ class JobContext:
         self._progress_lock = asyncio.Lock()
         self.usage = UsageTotals(provider=setup.provider.name)
         self.llm = LLM(setup, self.usage, open_stream=self.stream)
+        self.stopped = threading.Event()  # set when the attempt is cancelled or handed back
+
+    def check_cancelled(self) -> None:
+        """For long steps that do not await: stop here if the attempt was stopped."""
+        if self.stopped.is_set():
+            raise asyncio.CancelledError
 
     async def progress(
         self, pct: float, message: str | None = None, stage: str | None = None

@@ -15,6 +15,8 @@ Pipeline = Callable[["JobContext", Any], Awaitable[dict[str, Any]]]
 
 # The longest time limit a job type may declare; run_job's Dramatiq backstop is set by it.
 MAX_TIME_LIMIT_S = 3600
+# Most attempts a job type may allow (transient failures and lost workers each use one).
+MAX_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class JobType:
     run: Pipeline
     # Seconds; a job may ask for less with `time_limit`, never more.
     time_limit: int = 600
+    # Attempts before a job that keeps failing transiently (or losing its worker) fails.
+    max_attempts: int = 3
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -34,6 +38,7 @@ class JobType:
             "description": self.description,
             "params_schema": self.params.model_json_schema(),
             "time_limit": self.time_limit,
+            "max_attempts": self.max_attempts,
         }
 
 
@@ -45,5 +50,7 @@ def register(job_type: JobType) -> JobType:
         raise ValueError(f"job type {job_type.name!r} registered twice")
     if not 0 < job_type.time_limit <= MAX_TIME_LIMIT_S:
         raise ValueError(f"job type {job_type.name!r}: time_limit must be 1..{MAX_TIME_LIMIT_S}")
+    if not 0 < job_type.max_attempts <= MAX_ATTEMPTS:
+        raise ValueError(f"job type {job_type.name!r}: max_attempts must be 1..{MAX_ATTEMPTS}")
     JOB_TYPES[job_type.name] = job_type
     return job_type

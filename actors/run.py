@@ -1,122 +1,135 @@
-"""The one actor: load a job, claim it, run its pipeline, record how it ended."""
+"""The run_job actors: receive a job's message, claim the job, run one attempt, and send
+the message of the next attempt when the job is to be retried.
+
+Messages carry only the job id; the row decides what happens. A message for a job that
+is already running is a duplicate (ignored), unless the running attempt's lease has
+gone stale: then its worker died, and the job is retried (or given up) from here.
+
+Priority: one queue per level. A job with `priority` above 0 goes to `jobs-high`, 0 to
+`jobs`, below 0 to `jobs-low`. A worker consumes all three (as `dramatiq actors` does by
+default) and, of the messages it holds, starts high ones first, then normal, then low.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 from typing import Any
 
 import dramatiq
-from pydantic import ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from actors.context import JobContext
-from actors.errors import JobError
-from actors.registry import JOB_TYPES, MAX_TIME_LIMIT_S, JobType
-from actors.runtime import Runtime, runtime
-from store import jobs
+from actors.active import worker_name
+from actors.attempt import run_attempt
+from actors.registry import MAX_TIME_LIMIT_S
+from actors.runtime import runtime
+from store import enqueued, jobs
 from store.backends import Backends
-from store.models import Job
-from store.reporter import Reporter
-from store.status import IllegalTransition
+from store.models import Job, utcnow
+from store.retries import Backoff
+from store.settings import get_settings
+from store.status import IllegalTransition, JobStatus
 
 log = logging.getLogger(__name__)
 
-QUEUE = "jobs"
+QUEUE_HIGH, QUEUE, QUEUE_LOW = "jobs-high", "jobs", "jobs-low"
 # Dramatiq's own time limit is only a backstop behind the pipeline's asyncio timeout,
 # which fails the job cleanly; it interrupts a worker thread stuck outside asyncio.
 BACKSTOP_MS = 30_000
 # A dependency blip while claiming: the message is delivered again, up to this often.
 CLAIM_REDELIVERIES = 8
-# A dependency blip while recording the outcome: the outcome is in memory, so retry here.
-RECORD_TRIES = 5
 INFRASTRUCTURE_ERRORS = (RedisError, SQLAlchemyError)
 
 
 def _redeliver(retries: int, error: BaseException) -> bool:
     """Dramatiq's retry policy for run_job: only for Redis or database errors.
 
-    Pipeline failures never escape the actor (they end the job), and claiming is
+    Pipeline failures never escape the actor (they end the attempt), and claiming is
     conditional, so a redelivered message cannot run a job twice.
     """
     return retries < CLAIM_REDELIVERIES and isinstance(error, INFRASTRUCTURE_ERRORS)
 
 
-@dramatiq.actor(
-    queue_name=QUEUE,
-    retry_when=_redeliver,
-    min_backoff=500,
-    max_backoff=15_000,
-    time_limit=MAX_TIME_LIMIT_S * 1000 + BACKSTOP_MS,
-)
-async def run_job(job_id: str) -> None:
-    rt = runtime()
-    b = rt.backends
+async def _run_job(job_id: str) -> None:
+    b = runtime().backends
+    await asyncio.to_thread(enqueued.received, b, job_id)
+    job = await asyncio.to_thread(_claim, b, job_id)
+    if job is None:
+        return
+    ended = await run_attempt(runtime(), job)
+    if ended is not None and ended.status == JobStatus.RETRYING:
+        await asyncio.to_thread(send_again, b, ended)
+
+
+def _actor(name: str, queue: str, priority: int) -> dramatiq.Actor[[str], Any]:
+    # Dramatiq's `priority`: of the messages a worker holds, the lowest number runs first.
+    declare = dramatiq.actor(
+        actor_name=name,
+        queue_name=queue,
+        priority=priority,
+        retry_when=_redeliver,
+        min_backoff=500,
+        max_backoff=15_000,
+        time_limit=MAX_TIME_LIMIT_S * 1000 + BACKSTOP_MS,
+    )
+    return declare(_run_job)
+
+
+run_job_high = _actor("run_job_high", QUEUE_HIGH, priority=0)
+run_job = _actor("run_job", QUEUE, priority=50)
+run_job_low = _actor("run_job_low", QUEUE_LOW, priority=100)
+
+
+def actor_for(priority: int) -> dramatiq.Actor[[str], Any]:
+    return run_job_high if priority > 0 else run_job_low if priority < 0 else run_job
+
+
+def send_job(b: Backends, job_id: str, priority: int = 0, delay_s: float = 0.0) -> None:
+    """Send the job's message (after `delay_s`), marking it as on its way."""
+    enqueued.mark(b, job_id, delay_s)
+    delay_ms = int(delay_s * 1000)
     try:
-        job = await asyncio.to_thread(jobs.claim, b, job_id)
+        actor_for(priority).send_with_options(args=(job_id,), delay=delay_ms or None)
+    except RedisError:
+        enqueued.received(b, job_id)  # no message left: let the reconciler see that
+        raise
+
+
+def send_again(b: Backends, job: Job) -> None:
+    """The message of a `retrying` job's next attempt, due at its `retry_at`."""
+    delay = (job.retry_at - utcnow()).total_seconds() if job.retry_at else 0.0
+    try:
+        send_job(b, job.id, job.priority, max(delay, 0.0))
+    except RedisError as error:
+        log.warning("job %s: next attempt not sent (%s); the reconciler will", job.id, error)
+
+
+def _claim(b: Backends, job_id: str) -> Job | None:
+    try:
+        return jobs.claim(b, job_id, worker=worker_name())
     except jobs.JobNotFound:
         log.warning("job %s: no such job (deleted?); message dropped", job_id)
-        return
     except IllegalTransition as already:
+        if already.current is JobStatus.RUNNING and _take_over(b, job_id):
+            return None
         # At-least-once delivery: this message was delivered before, or the job ended.
         log.info("job %s: already %s; duplicate delivery ignored", job_id, already.current)
-        await asyncio.to_thread(b.redis.incr, b.keys.duplicate_deliveries)
-        return
-    await _run_attempt(rt, job)
+        b.redis.incr(b.keys.duplicate_deliveries)
+    return None
 
 
-async def _run_attempt(rt: Runtime, job: Job) -> None:
-    b = rt.backends
-    job_type = JOB_TYPES.get(job.type)
-    if job_type is None:
-        error = {"code": "internal", "message": f"no job type {job.type!r} on this worker"}
-        await asyncio.to_thread(jobs.fail, b, job.id, job.attempts, error)
-        return
-    ctx = JobContext(job.id, job.attempts, Reporter(b, job.id, job.attempts), rt.llm)
-    outcome = await _run_pipeline(job_type, job, ctx)
-    await ctx.finish_reporting()
-    usage = ctx.usage.as_json()
+def _take_over(b: Backends, job_id: str) -> bool:
+    """A redelivered message of a running job: if its worker died, retry the job."""
+    settings = get_settings()
+    stale_before = utcnow() - timedelta(seconds=settings.lease_s)
+    backoff = Backoff(settings.retry_base_s, settings.retry_max_s)
     try:
-        await _record(b, job, outcome, usage)
-    except (IllegalTransition, jobs.StaleAttempt) as ended:
-        log.info("job %s: ended elsewhere before this attempt finished (%s)", job.id, ended)
-
-
-async def _record(b: Backends, job: Job, outcome: dict[str, Any], usage: dict[str, Any]) -> None:
-    """Write the attempt's outcome; it exists only in memory, so ride out a short blip."""
-    for attempt in range(RECORD_TRIES):
-        try:
-            if "result" in outcome:
-                result = outcome["result"]
-                await asyncio.to_thread(jobs.complete, b, job.id, job.attempts, result, usage)
-            else:
-                failure = outcome["error"]
-                await asyncio.to_thread(jobs.fail, b, job.id, job.attempts, failure, usage)
-            return
-        except INFRASTRUCTURE_ERRORS as error:
-            if attempt == RECORD_TRIES - 1:
-                raise
-            log.warning("job %s: recording the outcome failed (%s); retrying", job.id, error)
-            await asyncio.sleep(0.5 * 2**attempt)
-
-
-async def _run_pipeline(job_type: JobType, job: Job, ctx: JobContext) -> dict[str, Any]:
-    limit = min(job.time_limit or job_type.time_limit, job_type.time_limit)
-    try:
-        params = job_type.params.model_validate(job.params)
-        async with asyncio.timeout(limit):
-            return {"result": await job_type.run(ctx, params)}
-    except TimeoutError:
-        return _error("timeout", f"the job ran past its time limit of {limit} s")
-    except JobError as error:
-        return {"error": error.as_json()}
-    except ValidationError as error:
-        return _error("invalid_params", f"params no longer valid for {job.type}: {error}")
-    except Exception as error:
-        log.exception("job %s: pipeline crashed", job.id)
-        return _error("internal", f"{type(error).__name__}: {error}")
-
-
-def _error(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
+        job = jobs.recover(b, job_id, stale_before, backoff)
+    except (jobs.NotLost, IllegalTransition):
+        return False
+    log.warning("job %s: its worker was lost; now %s", job_id, job.status)
+    if job.status == JobStatus.RETRYING:
+        send_again(b, job)
+    return True

@@ -3,23 +3,36 @@
 Every status change takes the row's lock, checks the transition table, publishes the
 `status` event (which assigns its seq) and commits the row with that seq, in one
 place. Terminal events are therefore written once, whoever races to write them.
+
+    pending | retrying ──claim──▶ running            (a new attempt; +1 attempts)
+    running ──complete──▶ completed
+    running ──end_attempt | recover──▶ retrying     (transient, attempts left)
+                                   └──▶ failed      (permanent, or none left)
+    running ──hand_back──▶ retrying                 (its worker is shutting down)
+    pending | running | retrying ──cancel──▶ cancelled
+    failed | cancelled ──reopen──▶ pending          (a retry through the API)
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete as sql_delete
 from sqlalchemy import update
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col
 
+from store import cancel as cancel_signal
 from store.backends import Backends
-from store.models import Job, utcnow
+from store.enqueued import forget_mark
+from store.models import IdempotencyKey, Job, utcnow
+from store.retries import Backoff, Failure, gave_up
 from store.status import JobStatus, check_transition
+from store.usage import add_usage
 from store.view import live_fields
+
+Target = JobStatus | Callable[[Job], JobStatus]
 
 
 class JobNotFound(Exception):
@@ -30,8 +43,16 @@ class StaleAttempt(Exception):
     """A worker reported for an attempt that is no longer the job's current one."""
 
 
-class BadCursor(ValueError):
-    """A listing cursor that this server did not issue."""
+class NotLost(Exception):
+    """The job is not a running job with a stale lease (its worker is alive, or it moved on)."""
+
+
+class NotFinished(Exception):
+    """Only a finished job can be deleted."""
+
+    def __init__(self, job_id: str, current: JobStatus) -> None:
+        super().__init__(f"job {job_id} is {current}; only finished jobs can be deleted")
+        self.current = current
 
 
 def create(
@@ -42,11 +63,23 @@ def create(
     owner: str = "anonymous",
     priority: int = 0,
     time_limit: int | None = None,
+    max_attempts: int = 3,
+    session: Session | None = None,
 ) -> Job:
-    """Insert a `pending` job and commit it: the caller enqueues it afterwards."""
-    job = Job(type=type, params=params, owner=owner, priority=priority, time_limit=time_limit)
-    with Session(b.engine, expire_on_commit=False) as session, session.begin():
+    """Insert a `pending` job and commit it (or add it to `session`): the caller enqueues it."""
+    job = Job(
+        type=type,
+        params=params,
+        owner=owner,
+        priority=priority,
+        time_limit=time_limit,
+        max_attempts=max_attempts,
+    )
+    if session is not None:
         session.add(job)
+        return job
+    with Session(b.engine, expire_on_commit=False) as own, own.begin():
+        own.add(job)
     return job
 
 
@@ -58,8 +91,8 @@ def get(b: Backends, job_id: str, owner: str | None = None) -> Job:
     return job
 
 
-def claim(b: Backends, job_id: str) -> Job:
-    """pending|retrying → running, starting a new attempt.
+def claim(b: Backends, job_id: str, worker: str | None = None) -> Job:
+    """pending|retrying → running, starting a new attempt with a fresh lease.
 
     Raises IllegalTransition when the job is already running or finished, which is what
     a duplicate delivery of the same message finds.
@@ -67,7 +100,8 @@ def claim(b: Backends, job_id: str) -> Job:
 
     def start(job: Job) -> dict[str, Any]:
         job.attempts += 1
-        job.started_at = utcnow()
+        job.started_at = job.heartbeat_at = utcnow()
+        job.worker, job.retry_at = worker, None
         job.progress, job.message, job.stage = 0, None, None
         job.result, job.error, job.output = None, None, None
         return {}
@@ -103,33 +137,162 @@ def fail(
     return _transition(b, job_id, JobStatus.FAILED, finish, attempt=attempt)
 
 
+def end_attempt(
+    b: Backends,
+    job_id: str,
+    attempt: int,
+    failure: Failure,
+    backoff: Backoff,
+    usage: dict[str, Any] | None = None,
+) -> Job:
+    """A failed attempt: `retrying` if it was transient and attempts remain, else `failed`."""
+    edit = _after_failure(b, failure, backoff, usage)
+    return _transition(b, job_id, _retry_or_fail(failure), edit, attempt=attempt)
+
+
+def recover(b: Backends, job_id: str, stale_before: datetime, backoff: Backoff) -> Job:
+    """A running job whose lease went stale lost its worker: retry it (or give up).
+
+    Raises NotLost when the job is not running or its worker renewed the lease since.
+    """
+
+    def lost(job: Job) -> JobStatus:
+        if job.status != JobStatus.RUNNING or _lease_fresh(job, stale_before):
+            raise NotLost(job_id)
+        return _retry_or_fail(_lost_worker(job))(job)
+
+    def edit(job: Job) -> dict[str, Any]:
+        return _after_failure(b, _lost_worker(job), backoff, None)(job)
+
+    return _transition(b, job_id, lost, edit)
+
+
+def hand_back(b: Backends, job_id: str, attempt: int, usage: dict[str, Any] | None) -> Job:
+    """A worker shutting down gives its running attempt back: `retrying`, due at once."""
+    failure = Failure("worker_shutdown", f"attempt {attempt} was stopped by a worker shutdown")
+
+    def edit(job: Job) -> dict[str, Any]:
+        add_usage(job, usage)
+        job.error, job.retry_at, job.heartbeat_at = failure.as_json(), utcnow(), None
+        return {"error": job.error, "retry_at": _iso(job.retry_at)}
+
+    return _transition(b, job_id, JobStatus.RETRYING, edit, attempt=attempt)
+
+
+def cancel(b: Backends, job_id: str, owner: str | None = None) -> Job:
+    """Cancel a job that has not finished; its worker (on any host) is told to stop."""
+
+    def finish(job: Job) -> dict[str, Any]:
+        _finish(b, job, None)
+        job.retry_at = job.heartbeat_at = None
+        job.error = {"code": "cancelled", "message": "cancelled on request"}
+        return {"error": job.error}
+
+    job = _transition(b, job_id, JobStatus.CANCELLED, finish, owner=owner)
+    cancel_signal.announce(b, job_id)
+    return job
+
+
+def reopen(b: Backends, job_id: str, owner: str | None, budget: int) -> Job:
+    """failed|cancelled → pending: a retry through the API, with `budget` more attempts."""
+
+    def again(job: Job) -> dict[str, Any]:
+        job.max_attempts = job.attempts + budget
+        job.progress, job.message, job.stage = 0, None, None
+        job.result, job.error, job.output = None, None, None
+        job.finished_at = job.retry_at = None
+        return {}
+
+    return _transition(b, job_id, JobStatus.PENDING, again, owner=owner)
+
+
+def delete(b: Backends, job_id: str, owner: str | None = None) -> None:
+    """Delete a finished job with its Redis keys and idempotency keys."""
+    with Session(b.engine) as session, session.begin():
+        job = _locked(session, job_id, owner)
+        if not JobStatus(job.status).is_terminal:
+            raise NotFinished(job_id, JobStatus(job.status))
+        b.events.forget(job_id)
+        forget_mark(b, job_id)
+        session.execute(sql_delete(IdempotencyKey).where(col(IdempotencyKey.job_id) == job_id))
+        session.delete(job)
+
+
+def _retry_or_fail(failure: Failure) -> Callable[[Job], JobStatus]:
+    def decide(job: Job) -> JobStatus:
+        if failure.transient and job.attempts < job.max_attempts:
+            return JobStatus.RETRYING
+        return JobStatus.FAILED
+
+    return decide
+
+
+def _after_failure(
+    b: Backends, failure: Failure, backoff: Backoff, usage: dict[str, Any] | None
+) -> Callable[[Job], dict[str, Any]]:
+    def edit(job: Job) -> dict[str, Any]:
+        job.heartbeat_at = None
+        if _retry_or_fail(failure)(job) is JobStatus.RETRYING:
+            add_usage(job, usage)
+            delay = backoff.delay(job.attempts, failure.retry_after)
+            job.retry_at = utcnow() + timedelta(seconds=delay)
+            job.error = failure.as_json()
+            return {"error": job.error, "retry_at": _iso(job.retry_at)}
+        final = gave_up(job.attempts, failure) if failure.transient else failure
+        _finish(b, job, usage)
+        job.error = final.as_json()
+        return {"error": job.error}
+
+    return edit
+
+
+def _lost_worker(job: Job) -> Failure:
+    where = f" ({job.worker})" if job.worker else ""
+    message = f"the worker{where} running attempt {job.attempts} stopped responding"
+    return Failure("worker_lost", message, transient=True)
+
+
+def _lease_fresh(job: Job, stale_before: datetime) -> bool:
+    return job.heartbeat_at is not None and job.heartbeat_at >= stale_before
+
+
 def _finish(b: Backends, job: Job, usage: dict[str, Any] | None) -> None:
     job.finished_at = utcnow()
     job.output = b.events.output_of(job.id)
-    if usage is not None:
-        job.usage = usage
+    add_usage(job, usage)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _locked(session: Session, job_id: str, owner: str | None) -> Job:
+    job = session.get(Job, job_id, with_for_update=True)
+    if job is None or (owner is not None and job.owner != owner):
+        raise JobNotFound(job_id)
+    return job
 
 
 def _transition(
     b: Backends,
     job_id: str,
-    wanted: JobStatus,
+    wanted: Target,
     edit: Callable[[Job], dict[str, Any]],
     *,
     attempt: int | None = None,
+    owner: str | None = None,
 ) -> Job:
     with Session(b.engine, expire_on_commit=False) as session, session.begin():
-        job = session.get(Job, job_id, with_for_update=True)
-        if job is None:
-            raise JobNotFound(job_id)
+        job = _locked(session, job_id, owner)
         current = JobStatus(job.status)
-        check_transition(job_id, current, wanted)
+        target = wanted(job) if callable(wanted) else wanted
+        check_transition(job_id, current, target)
         if attempt is not None and job.attempts != attempt:
             raise StaleAttempt(f"job {job_id}: attempt {attempt} is over (now {job.attempts})")
         extra = edit(job)
-        job.status = wanted
+        job.status = target
         job.updated_at = utcnow()
-        payload = {"status": wanted.value, "attempt": job.attempts, **extra}
+        payload = {"status": target.value, "attempt": job.attempts, **extra}
         seq = b.events.publish(
             job_id,
             "status",
@@ -166,49 +329,3 @@ def save_progress(
     )
     with Session(b.engine) as session, session.begin():
         session.execute(statement)
-
-
-def list_page(
-    b: Backends,
-    *,
-    owner: str,
-    status: str | None = None,
-    type: str | None = None,
-    limit: int = 50,
-    cursor: str | None = None,
-) -> tuple[list[Job], str | None]:
-    """Newest first; `cursor` continues after the last job of the previous page."""
-    query = select(Job).where(Job.owner == owner)
-    if status is not None:
-        query = query.where(Job.status == status)
-    if type is not None:
-        query = query.where(Job.type == type)
-    if cursor is not None:
-        created, last_id = _decode_cursor(cursor)
-        query = query.where(
-            or_(
-                col(Job.created_at) < created,
-                (col(Job.created_at) == created) & (col(Job.id) < last_id),
-            )
-        )
-    query = query.order_by(col(Job.created_at).desc(), col(Job.id).desc()).limit(limit + 1)
-    with Session(b.reader, expire_on_commit=False) as session:
-        jobs = list(session.exec(query))
-    if len(jobs) <= limit:
-        return jobs, None
-    jobs = jobs[:limit]
-    return jobs, _encode_cursor(jobs[-1])
-
-
-def _encode_cursor(job: Job) -> str:
-    raw = f"{job.created_at.isoformat()}|{job.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created, job_id = raw.split("|", 1)
-        return datetime.fromisoformat(created), job_id
-    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-        raise BadCursor("cursor is not one this server issued") from error

@@ -56,6 +56,19 @@ class Keys:
         """Prefix of the broker's own keys."""
         return f"{self.namespace}-dramatiq"
 
+    def enqueued(self, job_id: str) -> str:
+        """Set while a `run_job` message for the job is on its way (see store/enqueued.py)."""
+        return f"{self.namespace}:job:{job_id}:enqueued"
+
+    @property
+    def cancel_channel(self) -> str:
+        """Pub/sub channel on which cancelled job ids reach every worker."""
+        return f"{self.namespace}:cancel"
+
+    def lock(self, name: str) -> str:
+        """A short-lived lock that lets one worker at a time do a periodic chore."""
+        return f"{self.namespace}:lock:{name}"
+
     @property
     def api_keys_version(self) -> str:
         """Random token replaced whenever a stored API key is created or revoked.

@@ -47,6 +47,7 @@ class Job(SQLModel, table=True):
     __table_args__ = (
         Index("ix_job_owner_created", "owner", "created_at"),
         Index("ix_job_status", "status"),
+        Index("ix_job_finished", "finished_at"),
     )
 
     id: str = Field(default_factory=new_job_id, primary_key=True, max_length=32)
@@ -61,6 +62,8 @@ class Job(SQLModel, table=True):
     error: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     output: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     attempts: int = 0
+    # The attempt budget: the job type's maximum, raised by each retry through the API.
+    max_attempts: int = 3
     priority: int = 0
     time_limit: int | None = None
     seq: int = 0
@@ -70,6 +73,26 @@ class Job(SQLModel, table=True):
     )
     started_at: datetime | None = _time()
     finished_at: datetime | None = _time()
+    # When a `retrying` job's next attempt starts.
+    retry_at: datetime | None = _time()
+    # The running attempt's lease: its worker renews it; a stale one means a lost worker.
+    heartbeat_at: datetime | None = _time()
+    worker: str | None = Field(default=None, max_length=200)
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """`Idempotency-Key` of a submit: the same key and owner name the same job for a day."""
+
+    __tablename__ = "idempotency_key"
+
+    owner: str = Field(primary_key=True, max_length=200)
+    key: str = Field(primary_key=True, max_length=255)
+    job_id: str = Field(max_length=32, index=True)
+    # Hash of the request it was first used with: the same key with another body is refused.
+    fingerprint: str = Field(max_length=64)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
     )

@@ -77,6 +77,23 @@ class Settings(BaseSettings):
             raise ValueError("openai needs OPENAI_API_KEY (for api.openai.com) or OPENAI_BASE_URL")
         return llm
 
+    # Jobs that survive faults (issue #4). Extra job-type modules to import after the
+    # built-in ones (comma-separated import paths), in web and worker processes alike.
+    job_modules: str = Field(default="", alias="JOBCAST_JOB_MODULES")
+    # Between attempts: base * 2^(n-1) seconds, jittered to its upper half, at most max.
+    retry_base_s: float = Field(default=2.0, alias="JOBCAST_RETRY_BASE", gt=0)
+    retry_max_s: float = Field(default=300.0, alias="JOBCAST_RETRY_MAX", gt=0)
+    # A running attempt whose worker has not renewed its lease for this long is lost.
+    lease_s: float = Field(default=10.0, alias="JOBCAST_LEASE", ge=1)
+    # How often each worker looks for lost jobs (one pass cluster-wide per interval).
+    reconcile_interval_s: float = Field(default=5.0, alias="JOBCAST_RECONCILE_INTERVAL", gt=0)
+    # On SIGTERM a worker lets running jobs finish this long, then hands them back.
+    shutdown_grace_s: float = Field(default=8.0, alias="JOBCAST_SHUTDOWN_GRACE", ge=0)
+
+    @property
+    def job_module_names(self) -> list[str]:
+        return [name.strip() for name in self.job_modules.split(",") if name.strip()]
+
     # --- Owners, keys and limits (issue #6) ---------------------------------------------
     # Origins allowed to call the API from a browser page on another origin (CORS) and to
     # open the WebSocket; comma-separated, unset = CORS off / no Origin check.

@@ -23,6 +23,8 @@ def live_fields(job: Job) -> dict[str, Any]:
         "result": job.result,
         "error": job.error,
         "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "retry_at": iso(job.retry_at),
         "usage": job.usage,
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),
@@ -43,7 +45,11 @@ def job_json(job: Job, live: Snapshot | None = None) -> dict[str, Any]:
         "output": job.output,
         "seq": job.seq,
     }
-    if live is not None and live.seq >= job.seq and live.fields:
+    # A finished job's row is complete (and may know more: the usage of an attempt that
+    # was stopped is written after the terminal event), so it wins at equal seq.
+    finished = job.status in ("completed", "failed", "cancelled")
+    newer = live is not None and (live.seq > job.seq or (live.seq == job.seq and not finished))
+    if live is not None and newer and live.fields:
         data.update(live.fields)
         data["seq"] = live.seq
         data["output"] = live.output

@@ -24,6 +24,11 @@ from store.backends import Backends, connect
 from store.migrate import upgrade
 from store.settings import Settings
 from tests.databases import postgres_database
+from tests.fault_fixtures import (  # noqa: F401  (fixtures of the fault tests)
+    isolated_backends,
+    own_redis,
+    resilient_stack,
+)
 from tests.secured import Secured, start_secured
 from tests.stack import Stack, start_stack
 

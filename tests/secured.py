@@ -18,8 +18,10 @@ import httpx
 import websockets
 from websockets.typing import Origin, Subprotocol
 
+from store import enqueued, jobs
 from store.backends import Backends, connect
 from store.migrate import upgrade
+from store.models import Job
 from store.settings import Settings
 from tests.stack import ROOT, Stack, start_stack
 
@@ -98,6 +100,14 @@ class Secured:
             open_timeout=10,
             max_queue=None,
         )
+
+
+def parked_job(b: Backends, owner: str) -> Job:
+    """A pending job that stays pending: its row says a message is on its way (as when
+    the queue is long), so the reconciler leaves it be, and none ever reaches a worker."""
+    job = jobs.create(b, type="chat", params={"prompt": "parked"}, owner=owner)
+    enqueued.mark(b, job.id)
+    return job
 
 
 def start_secured(

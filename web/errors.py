@@ -12,7 +12,8 @@ import logging
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -72,6 +73,10 @@ HANDLERS: dict[Any, Any] = {
     ApiError: on_api_error,
     HTTPException: on_http_exception,
     RedisError: on_dependency_down,
+    # The database refused, dropped or timed out the connection, or no pooled one freed up.
     OperationalError: on_dependency_down,
+    InterfaceError: on_dependency_down,
+    DisconnectionError: on_dependency_down,
+    PoolTimeout: on_dependency_down,
     Exception: on_unexpected,
 }

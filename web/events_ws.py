@@ -31,7 +31,7 @@ from store.events import TERMINAL_STATUSES, now_iso
 from store.view import job_json
 from web.auth import set_owner
 from web.connections import CLOSE_TOO_MANY
-from web.relay import Hub, Subscription
+from web.relay import CLOSE_RELAY_LOST, Hub, Subscription
 from web.ws_access import Gate, Refused, accept, deny_origin, origin_allowed
 from web.ws_inbound import Inbound
 
@@ -117,7 +117,7 @@ async def job_events(ws: WebSocket) -> None:
         code, reason = refused.code, refused.reason
     except (RedisError, SQLAlchemyError) as error:
         log.warning("job events: a dependency is unavailable: %s", type(error).__name__)
-        code = CLOSE_INTERNAL
+        code = CLOSE_RELAY_LOST if isinstance(error, RedisError) else CLOSE_INTERNAL
     if code is not None:
         # A client that stopped reading never takes the close frame: give up on it after
         # a while rather than keep this task forever.

@@ -1,4 +1,7 @@
-"""REST routes for jobs: submit, fetch (the polling fallback), list, job types."""
+"""REST routes for jobs: submit, fetch (the polling fallback), list, job types.
+
+Cancel, retry and delete are in web/job_actions.py.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +9,24 @@ import logging
 from typing import Any
 
 from redis.exceptions import RedisError
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from actors import run_job
+from actors import send_job
 from actors.registry import JOB_TYPES
-from store import jobs
+from store import jobs, listing
 from store.backends import Backends
 from store.events import Snapshot
+from store.models import Job
 from store.status import JobStatus
 from store.view import job_json
+from web import idempotent
 from web.auth import owner_of
 from web.errors import ApiError
-from web.limits import check_submission
+from web.limits import submission_limits
 from web.submit import parse_submission, read_json_body
 
 log = logging.getLogger(__name__)
@@ -36,26 +42,50 @@ def backends(request: Request) -> Backends:
 
 async def submit(request: Request) -> JSONResponse:
     submission = parse_submission(await read_json_body(request))
-    await check_submission(request, owner_of(request))
-    b = backends(request)
-    job = await run_in_threadpool(
-        jobs.create,
-        b,
-        type=submission.type,
-        params=submission.params,
-        owner=owner_of(request),
-        priority=submission.priority,
-        time_limit=submission.time_limit,
-    )
+    key = idempotent.key_of(request)
+    b, owner = backends(request), owner_of(request)
+    limits = submission_limits(request)
+
+    def create(session: Session | None = None) -> Job:
+        limits.check(owner)  # a new job only: an Idempotency-Key replay is not limited
+        return jobs.create(
+            b,
+            type=submission.type,
+            params=submission.params,
+            owner=owner,
+            priority=submission.priority,
+            time_limit=submission.time_limit,
+            max_attempts=JOB_TYPES[submission.type].max_attempts,
+            session=session,
+        )
+
+    if key is None:
+        job, created = await run_in_threadpool(create), True
+    else:
+        job, created = await run_in_threadpool(
+            idempotent.create_once, b, owner, key, submission, create
+        )
+    headers = {"Location": f"/jobs/{job.id}"}
+    if not created:
+        headers["Idempotent-Replayed"] = "true"
+        data = await run_in_threadpool(live_job, b, job)
+        return JSONResponse(data, status_code=202, headers=headers)
     # The row is committed before the message exists, so a worker never finds it missing.
+    await run_in_threadpool(enqueue, b, job)
+    return JSONResponse(job_json(job), status_code=202, headers=headers)
+
+
+def enqueue(b: Backends, job: Job) -> None:
     try:
-        await run_in_threadpool(run_job.send, job.id)
+        send_job(b, job.id, job.priority)
     except RedisError as error:
         # The row is the system of record: the job is accepted and stays pending until
-        # it is enqueued again (the reconciler, issue #4; see "Not built yet" in the README).
+        # a worker's reconciler finds it without a message and sends one.
         log.error("job %s accepted but not enqueued: %s", job.id, error)
-    headers = {"Location": f"/jobs/{job.id}"}
-    return JSONResponse(job_json(job), status_code=202, headers=headers)
+
+
+def live_job(b: Backends, job: Job) -> dict[str, Any]:
+    return job_json(job, _live(b, [job.id]).get(job.id))
 
 
 def _load(b: Backends, job_id: str, owner: str) -> dict[str, Any]:
@@ -93,8 +123,8 @@ def _query_int(request: Request, name: str, default: int, low: int, high: int) -
 
 def _list(b: Backends, owner: str, **filters: Any) -> dict[str, Any]:
     try:
-        page, next_cursor = jobs.list_page(b, owner=owner, **filters)
-    except jobs.BadCursor as error:
+        page, next_cursor = listing.list_page(b, owner=owner, **filters)
+    except listing.BadCursor as error:
         detail = [{"field": "cursor", "message": str(error)}]
         raise ApiError(422, "invalid_query", str(error), detail) from None
     live = _live(b, [job.id for job in page])

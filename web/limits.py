@@ -6,16 +6,20 @@ it rather than to slow down, and a refused one costs no token.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
 
+from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from store.quota import Quotas
 from web.errors import ApiError, error_response
+
+log = logging.getLogger(__name__)
 
 # An owner at the active cap waits for one of its jobs to end: no way to know when, so
 # this is only a polite interval between attempts.
@@ -43,7 +47,13 @@ class SubmissionLimits:
                 f"{self.max_active} jobs are already pending or running; wait for one to finish",
                 ACTIVE_RETRY_AFTER_S,
             )
-        wait = self.quotas.take_submission(owner, self.per_minute, self.burst)
+        try:
+            wait = self.quotas.take_submission(owner, self.per_minute, self.burst)
+        except RedisError as error:
+            # Submissions are accepted while Redis is away (the row is the record); the
+            # active-job cap above still bounds what an owner can start meanwhile.
+            log.warning("submission rate not checked, Redis unavailable: %s", error)
+            return
         if wait > 0:
             raise RateLimited(
                 "rate_limited",
@@ -52,9 +62,13 @@ class SubmissionLimits:
             )
 
 
-async def check_submission(request: Request, owner: str) -> None:
+def submission_limits(request: Request) -> SubmissionLimits:
     limits: SubmissionLimits = request.app.state.submission_limits
-    await run_in_threadpool(limits.check, owner)
+    return limits
+
+
+async def check_submission(request: Request, owner: str) -> None:
+    await run_in_threadpool(submission_limits(request).check, owner)
 
 
 async def on_rate_limited(request: Request, exc: Exception) -> Response:

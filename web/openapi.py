@@ -21,6 +21,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
     reasons = {
         400: "malformed JSON",
         404: "unknown job id",
+        409: "the job is in a state that does not allow this",
         413: f"body over {MAX_BODY_BYTES // 1024} KiB",
         401: "missing or invalid API key",
         422: "unknown type, or params / query failing validation",
@@ -50,7 +51,17 @@ def _job_schema() -> dict[str, Any]:
             "result": nullable_obj,
             "error": nullable_obj,
             "output": nullable_str,
-            "attempts": {"type": "integer"},
+            "attempts": {"type": "integer", "description": "attempts started so far"},
+            "max_attempts": {
+                "type": "integer",
+                "description": "attempts allowed before a job that keeps failing transiently "
+                "fails; each retry through the API adds the type's maximum",
+            },
+            "retry_at": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "while `retrying`: when the next attempt starts",
+            },
             "priority": {"type": "integer"},
             "time_limit": {"type": ["integer", "null"]},
             "seq": {"type": "integer", "description": "last event included in this view"},
@@ -64,6 +75,15 @@ def _job_schema() -> dict[str, Any]:
 
 
 _JOB = {"$ref": "#/components/schemas/Job"}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "1-255 printable ASCII characters. The same key and owner within 24 h "
+    "give the job the first request created, not a new one; the same key with a different "
+    "request is a 422 `idempotency_key_reused`.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
 
 
 def _submit_body() -> dict[str, Any]:
@@ -103,6 +123,30 @@ def _params_schema(model: type[BaseModel]) -> dict[str, Any]:
     return schema
 
 
+def _submit_operation() -> dict[str, Any]:
+    return {
+        "summary": "Submit a job",
+        "parameters": [_IDEMPOTENCY_KEY],
+        "requestBody": {"required": True, **_json(_submit_body(), "the job")},
+        "responses": {
+            "202": {
+                **_json(
+                    _JOB,
+                    "accepted (or, for a known Idempotency-Key, the job that key created)",
+                ),
+                "headers": {
+                    "Location": {"schema": {"type": "string"}},
+                    "Idempotent-Replayed": {
+                        "description": "`true` when the key named an existing job",
+                        "schema": {"type": "string", "enum": ["true"]},
+                    },
+                },
+            },
+            **_errors(400, 413, 422, 503),
+        },
+    }
+
+
 def _paths() -> dict[str, Any]:
     job = _JOB
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -118,11 +162,7 @@ def _paths() -> dict[str, Any]:
     ]
     return {
         "/jobs": {
-            "post": {
-                "summary": "Submit a job",
-                "requestBody": {"required": True, **_json(_submit_body(), "the job")},
-                "responses": {"202": _json(job, "accepted"), **_errors(400, 413, 422, 503)},
-            },
+            "post": _submit_operation(),
             "get": {
                 "summary": "List jobs, newest first",
                 "parameters": query,
@@ -146,8 +186,14 @@ def _paths() -> dict[str, Any]:
                 "summary": "The job's live view (the polling fallback of the WebSocket)",
                 "parameters": [job_id],
                 "responses": {"200": _json(job, "the job"), **_errors(404, 503)},
-            }
+            },
+            "delete": {
+                "summary": "Delete a finished job with its events",
+                "parameters": [job_id],
+                "responses": {"204": {"description": "deleted"}, **_errors(404, 409, 503)},
+            },
         },
+        **_job_actions(),
         "/job-types": {
             "get": {
                 "summary": "Job types with the JSON Schema of their params",
@@ -166,6 +212,32 @@ def _paths() -> dict[str, Any]:
     }
 
 
+def _job_actions() -> dict[str, Any]:
+    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "/jobs/{job_id}/cancel": {
+            "post": {
+                "summary": "Cancel a job that has not finished",
+                "description": "A pending or retrying job never starts again; a running one "
+                "stops within 2 s on whichever host runs it, its model request is closed and "
+                "its output so far is kept. The job ends `cancelled` with error code "
+                "`cancelled`.",
+                "parameters": [job_id],
+                "responses": {"202": _json(_JOB, "cancelled"), **_errors(404, 409, 503)},
+            }
+        },
+        "/jobs/{job_id}/retry": {
+            "post": {
+                "summary": "Run a failed or cancelled job again",
+                "description": "The job becomes `pending` again (a `status` event says so) "
+                "and gets the type's maximum of attempts more.",
+                "parameters": [job_id],
+                "responses": {"202": _json(_JOB, "pending again"), **_errors(404, 409, 503)},
+            }
+        },
+    }
+
+
 # Routes open without a key (see web/auth.py); every other one needs `Authorization:
 # Bearer <key>` once any key exists, and may answer 401, or 503 when keys cannot be
 # checked.
@@ -173,7 +245,6 @@ _PUBLIC = {"/health"}
 _HEADER_DOCS = {
     "401": ("WWW-Authenticate", 'Bearer realm="jobcast"'),
     "429": ("Retry-After", "seconds to wait before trying again"),
-    "202": ("Location", "the URL of the job"),
 }
 
 
@@ -185,12 +256,13 @@ def _with_access_rules(paths: dict[str, Any]) -> dict[str, Any]:
                 operation["security"] = []
             else:
                 responses.update({**_errors(401, 503), **responses})
-            if (path, method) == ("/jobs", "post"):
+            if (path, method) in {("/jobs", "post"), ("/jobs/{job_id}/retry", "post")}:
                 responses.update(_errors(429))
             for status, (header, description) in _HEADER_DOCS.items():
                 if status in responses:
                     schema = {"description": description, "schema": {"type": "string"}}
-                    responses[status] = {**responses[status], "headers": {header: schema}}
+                    headers = {**responses[status].get("headers", {}), header: schema}
+                    responses[status] = {**responses[status], "headers": headers}
     return paths
 
 

@@ -17,8 +17,6 @@ from store.backends import Backends
 from tests.client import Received, read_all, read_until
 from tests.secured import Secured
 
-FROM_ISSUE_4 = pytest.mark.xfail(strict=True, reason="route lands with issue #4")
-
 
 @pytest.fixture
 def b(secured: Secured) -> Iterator[Backends]:
@@ -94,7 +92,6 @@ async def test_someone_elses_job_closes_the_websocket_with_4404(secured: Secured
     assert first["type"] == "snapshot" and first["job"]["id"] == bobs
 
 
-@FROM_ISSUE_4
 def test_someone_elses_job_cannot_be_cancelled(secured: Secured) -> None:
     with secured.stack.worker_paused():
         bobs = secured.submit("bob", "do not cancel me")["id"]
@@ -104,7 +101,6 @@ def test_someone_elses_job_cannot_be_cancelled(secured: Secured) -> None:
             assert bob.post(f"/jobs/{bobs}/cancel").status_code == 202
 
 
-@FROM_ISSUE_4
 def test_someone_elses_job_cannot_be_retried(secured: Secured, b: Backends) -> None:
     bobs = failed_job(b, "bob")
     not_found_like_unknown(secured, "POST", "/jobs/{id}/retry", bobs)
@@ -113,7 +109,6 @@ def test_someone_elses_job_cannot_be_retried(secured: Secured, b: Backends) -> N
         assert bob.post(f"/jobs/{bobs}/retry").status_code == 202
 
 
-@FROM_ISSUE_4
 def test_someone_elses_job_cannot_be_deleted(secured: Secured, b: Backends) -> None:
     bobs = failed_job(b, "bob")
     not_found_like_unknown(secured, "DELETE", "/jobs/{id}", bobs)
@@ -123,7 +118,6 @@ def test_someone_elses_job_cannot_be_deleted(secured: Secured, b: Backends) -> N
         assert bob.get(f"/jobs/{bobs}").status_code == 404
 
 
-@FROM_ISSUE_4
 def test_idempotency_keys_are_per_owner(secured: Secured) -> None:
     body = {"type": "chat", "params": {"prompt": "once"}}
     same_key = {"Idempotency-Key": "order-42"}

@@ -82,7 +82,6 @@ async def test_a_refused_request_fails_the_job_at_once_with_what_the_server_said
     assert len(server.seen(marker)) == 1  # no retries, neither the SDK's nor ours
 
 
-@pytest.mark.xfail(strict=True, reason="job-level retries land with issue #4")
 @pytest.mark.parametrize(
     ("marker", "first", "wait"),
     [

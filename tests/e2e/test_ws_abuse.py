@@ -1,7 +1,7 @@
 """Hostile WebSocket clients against a running stack: the server cuts them off and goes on.
 
-Most tests watch a "parked" job: a pending row that no worker will pick up (it was never
-enqueued), so its connection stays open for as long as the test needs it.
+Most tests watch a "parked" job: a pending row that no worker will pick up (see
+`parked_job`), so its connection stays open for as long as the test needs it.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from store import jobs
 from store.backends import Backends
 from store.quota import Quotas
 from tests.client import Received, read_all, read_until
-from tests.secured import ALLOWED_ORIGIN, LIMITS, Secured
+from tests.secured import ALLOWED_ORIGIN, LIMITS, Secured, parked_job
 
 OWNER = "abuser"
 
@@ -37,7 +37,7 @@ def b(secured: Secured) -> Iterator[Backends]:
 
 @pytest.fixture(scope="module")
 def parked(b: Backends) -> Iterator[str]:
-    job = jobs.create(b, type="chat", params={"prompt": "parked"}, owner=OWNER)
+    job = parked_job(b, OWNER)
     yield job.id
     jobs.fail(b, job.id, None, {"code": "internal", "message": "test over"})
 
@@ -111,7 +111,7 @@ async def test_a_few_small_messages_are_ignored(secured: Secured, parked: str, k
 async def test_connections_per_owner_are_capped(secured: Secured, parked: str, b: Backends) -> None:
     cap = int(LIMITS["JOBCAST_WS_PER_OWNER"])
     key = secured.keys["capped"]  # an owner of its own: no connection of another test counts
-    job_id = jobs.create(b, type="chat", params={"prompt": "x"}, owner="capped").id
+    job_id = parked_job(b, "capped").id
     open_ones = [await opened(secured, job_id, key) for _ in range(cap)]
     async with secured.connect(job_id, key=key) as extra:
         assert await closed_with(extra) == 4429
@@ -209,7 +209,7 @@ FLOOD_RSS_LIMIT_KIB = 20 * 1024
 async def test_a_client_that_never_reads_is_cut_off_and_others_get_everything(
     secured: Secured, key: str, b: Backends
 ) -> None:
-    job = jobs.create(b, type="chat", params={"prompt": "chatty"}, owner=OWNER)
+    job = parked_job(b, OWNER)
     pid = secured.stack.web.pid
     slow = [await slow_reader(secured, job.id, key) for _ in range(5)]
     before = rss_kib(pid)

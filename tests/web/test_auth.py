@@ -18,7 +18,7 @@ from sqlalchemy import text
 from store import jobs
 from store.models import Job
 from tests.client import Received, read_all
-from tests.secured import ALLOWED_ORIGIN, LEAKED_OWNER, LIMITS, Secured
+from tests.secured import ALLOWED_ORIGIN, LEAKED_OWNER, LIMITS, Secured, parked_job
 from tests.stack import ROOT, Stack, free_port
 
 PROTECTED = [
@@ -141,9 +141,7 @@ def test_active_jobs_over_the_cap_are_a_429_until_one_ends(secured: Secured) -> 
     waiting: list[Job] = []
     try:
         # Jobs already waiting (say, queued while every worker was down).
-        waiting += [
-            jobs.create(b, type="chat", params={"prompt": "x"}, owner="busy") for _ in range(cap)
-        ]
+        waiting += [parked_job(b, "busy") for _ in range(cap)]
         with secured.client("busy") as api:
             refused = api.post("/jobs", json=body)
             assert_error(refused, 429, "too_many_active_jobs")

@@ -8,6 +8,7 @@ seed is fixed and the number of cases bounded, so a failure reproduces.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -87,6 +88,10 @@ async def test_nul_characters_are_refused_at_the_edge(secured: Secured) -> None:
             response = api.get(url)
             assert response.status_code == 400, response.text
             assert response.json()["error"]["code"] == "bad_request"
+        # A cursor whose id part decodes to a NUL (cursors are base64 of "created|id").
+        cursor = base64.urlsafe_b64encode(b"2026-11-24T00:00:00+00:00|\x00").decode()
+        response = api.get("/jobs", params={"cursor": cursor})
+        assert response.status_code == 422, response.text
         body = b'{"type": "chat", "params": {"prompt": "a\\u0000b"}}'
         response = api.post("/jobs", content=body)
         assert response.status_code == 422, response.text

@@ -1,7 +1,7 @@
 """the api_key table: hashed API keys managed with `jobcast keys`
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-24
 """
 
@@ -13,8 +13,7 @@ from alembic import op
 from store.models import UTCDateTime
 
 revision = "0003"
-# Chained after 0001 until issue #4's 0002 is on main; then after "0002".
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

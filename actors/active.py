@@ -1,0 +1,84 @@
+"""The attempts this worker process is running, so that other threads can stop them.
+
+The cancel watcher stops an attempt whose job was cancelled, the lease keeper one that
+is no longer the job's current attempt, the shutdown grace timer every attempt still
+running. Stopping cancels the pipeline's asyncio task (closing its model request) and
+sets the event behind `JobContext.check_cancelled()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+StopReason = Literal["cancelled", "ended", "shutdown"]
+
+
+def worker_name() -> str:
+    """This worker process, as the job row and the logs name it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class Running:
+    job_id: str
+    attempt: int
+    task: asyncio.Task[Any]
+    stopped: threading.Event
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.get_running_loop)
+    reason: StopReason | None = None
+
+    def stop(self, reason: StopReason) -> None:
+        """Safe from any thread; the first reason given is the one that counts."""
+        if self.reason is None:
+            self.reason = reason
+        self.stopped.set()
+        self.loop.call_soon_threadsafe(self.task.cancel)
+
+
+class ActiveAttempts:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: dict[str, Running] = {}
+
+    @contextmanager
+    def track(
+        self, job_id: str, attempt: int, task: asyncio.Task[Any], stopped: threading.Event
+    ) -> Iterator[Running]:
+        running = Running(job_id, attempt, task, stopped)
+        with self._lock:
+            self._running[job_id] = running
+        try:
+            yield running
+        finally:
+            with self._lock:
+                if self._running.get(job_id) is running:
+                    del self._running[job_id]
+
+    def stop(self, job_id: str, reason: StopReason) -> bool:
+        with self._lock:
+            running = self._running.get(job_id)
+        if running is None:
+            return False
+        running.stop(reason)
+        return True
+
+    def stop_all(self, reason: StopReason) -> int:
+        with self._lock:
+            everyone = list(self._running.values())
+        for running in everyone:
+            running.stop(reason)
+        return len(everyone)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+
+ACTIVE = ActiveAttempts()

@@ -1,0 +1,147 @@
+"""One attempt of a claimed job: run its pipeline under its time limit, keep its lease,
+stop when told to, and record how it ended.
+
+The pipeline runs as its own asyncio task, so a cancel (from any host), a shutdown or
+the discovery that the attempt is no longer current stops it at its next await and
+closes its model request. Whether a failed attempt is retried is decided by the
+lifecycle (store/jobs.py) from the attempts counted in the row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+
+from actors.active import ACTIVE, Running
+from actors.context import JobContext
+from actors.errors import JobError
+from actors.registry import JOB_TYPES, JobType
+from actors.runtime import Runtime
+from store import attempts, jobs
+from store.backends import Backends
+from store.models import Job
+from store.reporter import Reporter
+from store.retries import Backoff, Failure
+from store.settings import get_settings
+from store.status import IllegalTransition
+
+log = logging.getLogger(__name__)
+
+INFRASTRUCTURE_ERRORS = (RedisError, SQLAlchemyError)
+# A dependency blip while recording the outcome: the outcome is in memory, so retry here.
+RECORD_TRIES = 5
+
+Outcome = dict[str, Any] | Failure
+
+
+async def run_attempt(rt: Runtime, job: Job) -> Job | None:
+    """Run the attempt `job.attempts`; returns the row as recorded (None if it ended elsewhere)."""
+    b = rt.backends
+    job_type = JOB_TYPES.get(job.type)
+    if job_type is None:
+        error = {"code": "internal", "message": f"no job type {job.type!r} on this worker"}
+        return await asyncio.to_thread(jobs.fail, b, job.id, job.attempts, error)
+    ctx = JobContext(job.id, job.attempts, Reporter(b, job.id, job.attempts), rt.llm)
+    pipeline = asyncio.create_task(_run_pipeline(job_type, job, ctx))
+    with ACTIVE.track(job.id, job.attempts, pipeline, ctx.stopped) as running:
+        lease = asyncio.create_task(_keep_lease(b, running, get_settings().lease_s))
+        try:
+            await asyncio.wait({pipeline})
+        except asyncio.CancelledError:  # Dramatiq interrupted the actor itself
+            pipeline.cancel()
+            raise
+        finally:
+            lease.cancel()
+    await ctx.finish_reporting()
+    usage = ctx.usage.as_json()
+    if pipeline.cancelled():
+        return await _with_retries(_stopped, b, job, running, usage)
+    return await _with_retries(_record, b, job, pipeline.result(), usage)
+
+
+async def _run_pipeline(job_type: JobType, job: Job, ctx: JobContext) -> Outcome:
+    limit = min(job.time_limit or job_type.time_limit, job_type.time_limit)
+    try:
+        params = job_type.params.model_validate(job.params)
+    except ValidationError as error:
+        return Failure("invalid_params", f"params no longer valid for {job.type}: {error}")
+    scope = asyncio.timeout(limit)
+    try:
+        async with scope:
+            return await job_type.run(ctx, params)
+    except TimeoutError as error:
+        if not scope.expired():  # raised by the pipeline itself, not by its time limit
+            return _crashed(job, error)
+        return Failure("timeout", f"the job ran past its time limit of {limit} s")
+    except JobError as error:
+        return Failure(error.code, error.message, error.transient, error.retry_after)
+    except INFRASTRUCTURE_ERRORS as error:
+        message = f"lost a connection: {type(error).__name__}: {error}"
+        return Failure("unavailable", message, transient=True)
+    except Exception as error:
+        return _crashed(job, error)
+
+
+def _crashed(job: Job, error: Exception) -> Failure:
+    log.error("job %s: pipeline crashed", job.id, exc_info=error)
+    return Failure("internal", f"{type(error).__name__}: {error}")
+
+
+async def _keep_lease(b: Backends, running: Running, lease_s: float) -> None:
+    """Renew the attempt's lease; stop the attempt once it is no longer the current one."""
+    while True:
+        await asyncio.sleep(lease_s / 4)
+        try:
+            current = await asyncio.to_thread(
+                attempts.renew_lease, b, running.job_id, running.attempt
+            )
+        except INFRASTRUCTURE_ERRORS as error:
+            log.warning("job %s: lease not renewed: %s", running.job_id, error)
+            continue
+        if not current:
+            log.info("job %s: attempt %s is over; stopping it", running.job_id, running.attempt)
+            running.stop("ended")
+            return
+
+
+def _record(b: Backends, job: Job, outcome: Outcome, usage: dict[str, Any]) -> Job | None:
+    try:
+        if isinstance(outcome, Failure):
+            settings = get_settings()
+            backoff = Backoff(settings.retry_base_s, settings.retry_max_s)
+            return jobs.end_attempt(b, job.id, job.attempts, outcome, backoff, usage)
+        return jobs.complete(b, job.id, job.attempts, outcome, usage)
+    except (IllegalTransition, jobs.StaleAttempt) as ended:
+        log.info("job %s: ended elsewhere before this attempt finished (%s)", job.id, ended)
+        attempts.save_usage(b, job.id, job.attempts, usage)
+        return None
+
+
+def _stopped(b: Backends, job: Job, running: Running, usage: dict[str, Any]) -> Job | None:
+    """The pipeline was stopped: hand the job back on shutdown, else it ended elsewhere."""
+    if running.reason == "shutdown":
+        try:
+            return jobs.hand_back(b, job.id, job.attempts, usage)
+        except (IllegalTransition, jobs.StaleAttempt):
+            pass
+    attempts.save_usage(b, job.id, job.attempts, usage)
+    return None
+
+
+async def _with_retries(record: Any, b: Backends, job: Job, *args: Any) -> Job | None:
+    """Write an attempt's end; it exists only in memory, so ride out a short blip."""
+    for attempt in range(RECORD_TRIES):
+        try:
+            result: Job | None = await asyncio.to_thread(record, b, job, *args)
+            return result
+        except INFRASTRUCTURE_ERRORS as error:
+            if attempt == RECORD_TRIES - 1:
+                raise
+            log.warning("job %s: recording the attempt failed (%s); retrying", job.id, error)
+            await asyncio.sleep(0.5 * 2**attempt)
+    return None

