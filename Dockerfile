@@ -6,6 +6,7 @@ COPY pyproject.toml README.md ./
 COPY actors ./actors
 COPY web ./web
 COPY store ./store
+COPY client ./client
 RUN pip install .
 RUN useradd --create-home jobcast
 USER jobcast

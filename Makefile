@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run migrate test lint types unit install clean
+.PHONY: run migrate test lint types unit install clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,12 @@ lint: $(VENV)/.installed-test
 types: $(VENV)/.installed-test
 	$(BIN)/mypy
 
-test: lint types
+# Debian's chromium for tests/browser/: installed once when missing (root + apt-get),
+# otherwise those tests skip and say why.
+browser:
+	@bash scripts/ensure_browser.sh
+
+test: lint types browser
 	$(BIN)/pytest
 
 clean:

@@ -160,6 +160,32 @@ def stack(
 
 
 @pytest.fixture(scope="session")
+def slow_stack(
+    harness: Harness, redis_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """A second stack whose simulated model writes about 10 tokens a second, for tests
+    that need a job still running (cancel it, restart the web server under it).
+
+    Its own database and key namespace (inside ours, so it is cleaned up with it) keep
+    its worker from taking the fast stack's jobs and the other way round.
+    """
+    database_url = f"sqlite:///{harness.root / 'slow.db'}"
+    upgrade(database_url)
+    env = {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "JOBCAST_REDIS_NAMESPACE": f"{namespace}:slow",
+        "JOBCAST_LLM": "simulated",
+        "JOBCAST_SIM_TTFT": "0.2",
+        "JOBCAST_SIM_TPS": "10",
+        "JOBCAST_WORKER_HEARTBEAT": "1",
+    }
+    running = start_stack(env, tmp_path_factory.mktemp("slow-logs"))
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
 def secured(
     redis_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Secured]:

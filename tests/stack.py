@@ -60,6 +60,18 @@ class Stack:
             for pid in pids:
                 os.kill(pid, signal.SIGCONT)
 
+    def restart_web(self) -> None:
+        """Kill the web process (SIGKILL: its clients get no goodbye) and start it again
+        on the same port; returns once it is healthy."""
+        command = self.web.args
+        self.web.kill()
+        self.web.wait()
+        self.web = subprocess.Popen(
+            command, cwd=ROOT, env=self.env,
+            stdout=(self.logs / "web.log").open("ab"), stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        wait_healthy(self)
+
     def stop(self) -> None:
         for process in (self.web, self.worker):
             if process.poll() is None:

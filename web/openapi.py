@@ -200,6 +200,12 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": _json({"type": "array"}, "job types")},
             }
         },
+        "/": {
+            "get": {
+                "summary": "The browser dashboard",
+                "responses": {"200": {"description": "an HTML page", "content": {"text/html": {}}}},
+            }
+        },
         "/health": {
             "get": {
                 "summary": "Database, Redis and live workers",

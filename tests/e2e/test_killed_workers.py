@@ -36,9 +36,11 @@ async def test_a_job_whose_worker_is_killed_completes_on_another_within_30_s(
         stack.stop()
 
     assert recovered_in < 30, recovered_in
+    # The worker may claim the job before the client connects: then the snapshot says so.
+    snapshot = received.messages[0]["job"]
+    assert (snapshot["status"], snapshot["attempts"]) in {("pending", 0), ("running", 1)}
     statuses = [(e["status"], e["attempt"]) for e in received.events if e["type"] == "status"]
-    assert statuses[0] == ("running", 1)
-    assert statuses[-1] == ("completed", 2)
+    assert statuses[-2:] == [("running", 2), ("completed", 2)]
     assert ("retrying", 1) in statuses
     assert [s for s, _ in statuses].count("completed") == 1
     seqs = received.seqs

@@ -1,0 +1,1 @@
+"""A Python client for the jobcast API and the `jobcast` command line."""
