@@ -1,7 +1,9 @@
-"""`python -m store.apikeys_cli create OWNER | revoke KEY_ID | list [OWNER]`.
+"""`python -m store.apikeys_cli create OWNER | revoke KEY_ID | list [OWNER]` (also `jobcast keys`).
 
-Manages the API keys stored in the database at DATABASE_URL (see store/apikeys.py).
-`register()` adds the same commands under another parser (`jobcast keys …`).
+Manages the API keys stored in the database at DATABASE_URL (see store/apikeys.py). It is
+an operator's command: it runs where the server's settings are, not against a URL.
+`add_commands()` adds the commands under another parser; it imports nothing heavy, so
+the `jobcast` client stays light until `keys` is actually used.
 """
 
 from __future__ import annotations
@@ -9,16 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
 
-from redis.exceptions import RedisError
-
-from store import apikeys
-from store.backends import Backends, connect
-from store.preflight import check_or_exit
-from store.settings import settings_or_exit
+if TYPE_CHECKING:
+    from store.backends import Backends
 
 
-def register(parser: argparse.ArgumentParser) -> None:
+def add_commands(parser: argparse.ArgumentParser) -> None:
     commands = parser.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
     create = commands.add_parser("create", help="create a key for OWNER (shown once)")
     create.add_argument("owner")
@@ -26,20 +25,24 @@ def register(parser: argparse.ArgumentParser) -> None:
     revoke.add_argument("key_id")
     listing = commands.add_parser("list", help="list keys (never the keys themselves)")
     listing.add_argument("owner", nargs="?")
-    parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from redis.exceptions import RedisError
+
+    from store.backends import connect
+    from store.preflight import check_or_exit
+    from store.settings import settings_or_exit
+
     settings = settings_or_exit()
     check_or_exit(settings)
     b = connect(settings, name="jobcast-keys")
     try:
-        return _COMMANDS[args.keys_command](b, args)
+        return _COMMANDS[args.keys_command](b, args, out, err)
     except RedisError as error:
-        print(
+        err.write(
             f"jobcast: the change is saved, but Redis is unreachable ({error}): running web "
-            "processes were not told and may take up to 30 s to notice it",
-            file=sys.stderr,
+            "processes were not told and may take up to 30 s to notice it\n"
         )
         return 1
     finally:
@@ -47,34 +50,39 @@ def run(args: argparse.Namespace) -> int:
         b.engine.dispose()
 
 
-def _create(b: Backends, args: argparse.Namespace) -> int:
+def _create(b: Backends, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from store import apikeys
+
     try:
         row, key = apikeys.create(b, args.owner)
     except ValueError as error:
-        print(f"jobcast: {error}", file=sys.stderr)
+        err.write(f"jobcast: {error}\n")
         return 2
-    print(f"created key {row.id} for owner {row.owner}")
-    print(f"key: {key}")
-    print("This is the only time the key is shown: store it now.")
+    out.write(f"created key {row.id} for owner {row.owner}\nkey: {key}\n")
+    out.write("This is the only time the key is shown: store it now.\n")
     return 0
 
 
-def _revoke(b: Backends, args: argparse.Namespace) -> int:
+def _revoke(b: Backends, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from store import apikeys
+
     row = apikeys.revoke(b, args.key_id)
     if row is None:
-        print(f"jobcast: no key {args.key_id}", file=sys.stderr)
+        err.write(f"jobcast: no key {args.key_id}\n")
         return 1
-    print(f"revoked key {row.id} of owner {row.owner}")
+    out.write(f"revoked key {row.id} of owner {row.owner}\n")
     return 0
 
 
-def _list(b: Backends, args: argparse.Namespace) -> int:
-    rows = apikeys.list_keys(b, args.owner)
-    print(f"{'id':<16}  {'owner':<20}  {'key':<12}  {'created':<20}  revoked")
-    for row in rows:
+def _list(b: Backends, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from store import apikeys
+
+    out.write(f"{'id':<16}  {'owner':<20}  {'key':<12}  {'created':<20}  revoked\n")
+    for row in apikeys.list_keys(b, args.owner):
         created = row.created_at.strftime("%Y-%m-%d %H:%M:%S")
         revoked = row.revoked_at.strftime("%Y-%m-%d %H:%M:%S") if row.revoked_at else "-"
-        print(f"{row.id:<16}  {row.owner:<20}  {row.hint + '…':<12}  {created:<20}  {revoked}")
+        hint = row.hint + "…"
+        out.write(f"{row.id:<16}  {row.owner:<20}  {hint:<12}  {created:<20}  {revoked}\n")
     return 0
 
 
@@ -83,9 +91,8 @@ _COMMANDS = {"create": _create, "revoke": _revoke, "list": _list}
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m store.apikeys_cli", description=__doc__)
-    register(parser)
-    args = parser.parse_args(argv)
-    return run(args)
+    add_commands(parser)
+    return run(parser.parse_args(argv), sys.stdout, sys.stderr)
 
 
 if __name__ == "__main__":

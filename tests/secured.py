@@ -78,9 +78,11 @@ class Secured:
         job: dict[str, Any] = response.json()
         return job
 
-    def keys_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """`python -m store.apikeys_cli …` against this stack's database and Redis."""
-        command = [sys.executable, "-m", "store.apikeys_cli", *args]
+    def keys_cli(self, *args: str, module: str = "client.cli") -> subprocess.CompletedProcess[str]:
+        """`jobcast keys …` against this stack's database and Redis (or, with `module`
+        "store.apikeys_cli", the same commands without the client)."""
+        keys = ["keys"] if module == "client.cli" else []
+        command = [sys.executable, "-m", module, *keys, *args]
         return subprocess.run(
             command, cwd=ROOT, env=self.stack.env, capture_output=True, text=True, timeout=30
         )

@@ -84,7 +84,7 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
     else:
         log.warning(
             "jobcast web: no API keys: the API is open to anyone who can reach it until "
-            "one is created (JOBCAST_API_KEYS, or `python -m store.apikeys_cli create OWNER`)"
+            "one is created (JOBCAST_API_KEYS, or `jobcast keys create OWNER`)"
         )
     return cap
 

@@ -48,6 +48,14 @@ def test_every_route_but_health_needs_a_key(secured: Secured, method: str, path:
         assert anonymous.get("/health").status_code == 200
 
 
+def test_the_dashboard_page_loads_without_a_key(secured: Secured) -> None:
+    with secured.client(None) as anonymous:  # the page asks for the key itself
+        page = anonymous.get("/")
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+        assert anonymous.get("/static/jobcast.js").status_code == 200
+        assert_error(anonymous.get("/jobs"), 401, "unauthorized")  # what the page then calls
+
+
 @pytest.mark.parametrize(
     "authorization",
     ["Bearer not-a-key-of-anyone-here", "Basic YWxpY2U6c2VjcmV0", "Bearer", "alice"],
@@ -116,6 +124,15 @@ def test_stored_keys_are_hashes_only(secured: Secured) -> None:
 def test_the_keys_command_refuses_bad_input(secured: Secured) -> None:
     assert secured.keys_cli("create", "not an owner!").returncode == 2
     assert secured.keys_cli("revoke", "no-such-key").returncode == 1
+    assert secured.keys_cli("forge").returncode == 2  # argparse: not a command
+
+
+def test_the_keys_commands_run_without_the_client_too(secured: Secured) -> None:
+    created = secured.keys_cli("create", "erin", module="store.apikeys_cli")
+    assert created.returncode == 0, created.stderr
+    key_id, _ = _created_key(created.stdout)
+    listing = secured.keys_cli("list", "erin", module="store.apikeys_cli")
+    assert key_id in listing.stdout
 
 
 def test_submissions_over_the_rate_are_a_429_with_retry_after(secured: Secured) -> None:
