@@ -15,7 +15,7 @@ import pytest
 from store import jobs
 from store.backends import Backends
 from tests.client import Received, read_all, read_until
-from tests.secured import Secured
+from tests.secured import Secured, parked_job
 
 
 @pytest.fixture
@@ -92,13 +92,13 @@ async def test_someone_elses_job_closes_the_websocket_with_4404(secured: Secured
     assert first["type"] == "snapshot" and first["job"]["id"] == bobs
 
 
-def test_someone_elses_job_cannot_be_cancelled(secured: Secured) -> None:
-    with secured.stack.worker_paused():
-        bobs = secured.submit("bob", "do not cancel me")["id"]
-        not_found_like_unknown(secured, "POST", "/jobs/{id}/cancel", bobs)
-        assert status_of(secured, "bob", bobs) == "pending"
-        with secured.client("bob") as bob:
-            assert bob.post(f"/jobs/{bobs}/cancel").status_code == 202
+def test_someone_elses_job_cannot_be_cancelled(secured: Secured, b: Backends) -> None:
+    bobs = parked_job(b, "bob").id  # pending, and it stays so until cancelled
+    not_found_like_unknown(secured, "POST", "/jobs/{id}/cancel", bobs)
+    assert status_of(secured, "bob", bobs) == "pending"
+    with secured.client("bob") as bob:
+        assert bob.post(f"/jobs/{bobs}/cancel").status_code == 202
+    assert status_of(secured, "bob", bobs) == "cancelled"
 
 
 def test_someone_elses_job_cannot_be_retried(secured: Secured, b: Backends) -> None:
