@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run migrate test lint types unit install clean browser
+.PHONY: run migrate test lint types unit install clean browser bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -39,6 +43,10 @@ browser:
 
 test: lint types browser
 	$(BIN)/pytest
+
+# S1–S7 beside their baselines (about 8 minutes); writes docs/BENCHMARKS.md and its plots.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache jobcast.db jobcast.db-shm jobcast.db-wal

@@ -28,7 +28,8 @@ class Reporter:
         self.message: str | None = None
         self.stage: str | None = None
         self.last_seq = 0
-        self._persisted_at = float("-inf")
+        # The claim has just written the row: the first copy can wait `persist_every`.
+        self._persisted_at = time.monotonic()
         self.refused = False
 
     def progress(self, pct: float, message: str | None = None, stage: str | None = None) -> int:

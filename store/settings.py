@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     # Worker tuning: how often a worker reports in, and the longest an idle worker waits
     # before looking for new messages again (Dramatiq's own default is 1000 ms).
     worker_heartbeat_s: float = Field(default=5.0, alias="JOBCAST_WORKER_HEARTBEAT", gt=0)
-    worker_poll_ms: int = Field(default=100, alias="JOBCAST_WORKER_POLL_MS", ge=10, le=5000)
+    worker_poll_ms: int = Field(default=20, alias="JOBCAST_WORKER_POLL_MS", ge=10, le=5000)
 
     # --- Model providers and pipelines (issue #3) ---
     # Per-step models: job types ask for a tier; each tier falls back to JOBCAST_MODEL.

@@ -1,0 +1,1 @@
+"""Benchmarks: each scenario beside its baseline, measured in the same run (`make bench`)."""

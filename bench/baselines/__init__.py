@@ -1,0 +1,1 @@
+"""The baselines: the least a scenario's path could cost, served the same way."""

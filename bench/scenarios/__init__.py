@@ -1,0 +1,1 @@
+"""S1–S7 of issue #7, one module each; every `run(env, sizes)` returns a `Result`."""

@@ -1,0 +1,195 @@
+"""S6: token streaming: many concurrent chat jobs on the simulated model, each followed live.
+
+Ours: the jobs are submitted while the worker is paused (SIGSTOP), one WebSocket client
+per job connects, then the worker resumes and runs them all at once (2 processes with
+enough threads for every job). The baseline relays the same streams in one process
+(load/../baselines/inproc_relay.py): the same simulated model and coalescing, no Redis,
+no worker. Tokens delivered/s counts the tokens every client received over the time
+from the start signal to the last event; latency is arrival − the `output` event's `ts`
+(when the worker published the coalesced chunk); tokens lost compare each client's text
+with the job's result.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from typing import Any
+
+import httpx
+
+from bench import dbwrites
+from bench.env import BenchEnv
+from bench.load.child import Child
+from bench.measure import children
+from bench.result import Check, Result, fmt
+from bench.sizes import Sizes
+from bench.workload import Workload, chat
+
+
+def _watch(env: BenchEnv, urls: list[str], go: Any) -> dict[str, Any]:
+    url_file = env.workdir / "s6-urls.txt"
+    url_file.write_text("".join(f"{url}\n" for url in urls))
+    watchers = Child("bench.load.watchers", "--urls", str(url_file))
+    try:
+        watchers.wait_for("READY", timeout=180)
+        go()
+        return watchers.result(timeout=600)
+    finally:
+        watchers.stop()
+
+
+def _ours(env: BenchEnv, sizes: Sizes, work: Workload) -> dict[str, Any]:
+    database = env.new_database("s6")
+    dbwrites.install(database)
+    settings = env.settings("s6", database, **work.settings)
+    web = env.uvicorn("s6-web", "web.app:app", settings)
+    threads = -(-sizes.s6_jobs // 2)
+    worker = env.dramatiq("s6-worker", "actors", settings, processes=2, threads=threads)
+    try:
+        env.wait_web(web)
+        submit = Child(
+            "bench.load.burst",
+            "--port",
+            str(web.port),
+            "--body",
+            work.body.decode(),
+            "--count",
+            "1",
+            "--concurrency",
+            "1",
+        )
+        warm = submit.result(timeout=60)["ids"]
+        _wait_finished(web.url, warm)
+        pids = children(worker.pid)
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            burst = Child(
+                "bench.load.burst",
+                "--port",
+                str(web.port),
+                "--body",
+                work.body.decode(),
+                "--count",
+                str(sizes.s6_jobs),
+                "--concurrency",
+                "32",
+            )
+            ids = burst.result(timeout=300)["ids"]
+            urls = [f"ws://127.0.0.1:{web.port}/jobs/{job_id}/events" for job_id in ids]
+        finally:
+
+            def resume() -> None:
+                for pid in pids:
+                    os.kill(pid, signal.SIGCONT)
+
+        result = _watch(env, urls, resume)
+    finally:
+        env.stop(web, worker)
+    result["writes_per_job"] = dbwrites.count(database) / (sizes.s6_jobs + 1)
+    return result
+
+
+def _wait_finished(base_url: str, ids: list[str]) -> None:
+    import time
+
+    deadline = time.monotonic() + 60
+    for job_id in ids:
+        while httpx.get(f"{base_url}/jobs/{job_id}").json()["status"] != "completed":
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} did not complete")
+            time.sleep(0.05)
+
+
+def _baseline(env: BenchEnv, sizes: Sizes, work: Workload) -> dict[str, Any]:
+    # Importing actors.output loads the `actors` package, which checks its settings at
+    # import: it gets a database, though the relay never uses it (nor Redis).
+    settings = env.settings("s6-relay", env.new_database("s6_relay"), **work.settings)
+    server = env.uvicorn("s6-relay", "bench.baselines.inproc_relay:app", settings)
+    try:
+        env.wait_http(server)
+        urls = [f"ws://127.0.0.1:{server.port}/jobs/{n}/events" for n in range(sizes.s6_jobs)]
+        return _watch(env, urls, lambda: httpx.post(f"{server.url}/start"))
+    finally:
+        env.stop(server)
+
+
+def _figures(result: dict[str, Any]) -> dict[str, float]:
+    window = result["last_event_at"] - result["first_event_at"]
+    stream = result["steps"].get("answer", {})
+    return {
+        "tokens": result["tokens"],
+        "tokens_per_s": result["tokens"] / window if window > 0 else 0.0,
+        "p50": stream.get("p50", float("nan")),
+        "p99": stream.get("p99", float("nan")),
+        "max": stream.get("max", float("nan")),
+        "lost": result["tokens_lost"],
+        "checked": result["texts_checked"],
+        "seconds": window,
+    }
+
+
+def run(env: BenchEnv, sizes: Sizes) -> Result:
+    work = chat(sizes.s6_ttft, sizes.s6_tps, sizes.s6_tokens)
+    ours_raw = _ours(env, sizes, work)
+    ours, base = _figures(ours_raw), _figures(_baseline(env, sizes, work))
+    rows = [
+        [
+            name,
+            str(f["checked"]),
+            f"{f['tokens']:,}",
+            fmt(f["seconds"]),
+            fmt(f["tokens_per_s"]),
+            fmt(f["p50"]),
+            fmt(f["p99"]),
+            fmt(f["max"]),
+            str(f["lost"]),
+        ]
+        for name, f in (("jobcast (worker → Redis → web)", ours), ("in-process relay", base))
+    ]
+    checks = [
+        Check(
+            "tokens lost", ours["lost"], "0", ours["lost"] == 0 and ours["checked"] == sizes.s6_jobs
+        ),
+        Check(
+            "emit → client p99",
+            ours["p99"],
+            "≤ 150 ms",
+            ours["p99"] <= 150,
+            unit="ms",
+            baseline=base["p99"],
+        ),
+        Check(
+            "tokens delivered/s",
+            ours["tokens_per_s"],
+            "≥ 25 % of the baseline's",
+            ours["tokens_per_s"] >= 0.25 * base["tokens_per_s"],
+            unit="/s",
+            baseline=base["tokens_per_s"],
+        ),
+    ]
+    return Result(
+        "S6",
+        f"Token streaming: {sizes.s6_jobs:,} concurrent jobs",
+        [
+            "path",
+            "jobs followed",
+            "tokens received",
+            "seconds",
+            "tokens/s",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "tokens lost",
+        ],
+        rows,
+        checks,
+        setup=(
+            f"Job: {work.name}; {sizes.s6_jobs:,} jobs, one WebSocket client each (one load "
+            f"generator process). One web process; 2 worker processes × "
+            f"{-(-sizes.s6_jobs // 2)} threads. Database rows written per job: "
+            f"{ours_raw['writes_per_job']:.2f}."
+        ),
+        data={"ours": ours, "baseline": base, "writes_per_job": ours_raw["writes_per_job"]},
+    )
