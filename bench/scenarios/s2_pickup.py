@@ -207,8 +207,8 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
             f"{poll_ms} ms): {idle['commands_per_s']:.0f} Redis commands/s and "
             f"{idle['worker_cores']:.1%} of a core (Valkey {idle['valkey_cores']:.1%}), "
             f"measured over {sizes.s2_idle_cost_s:g} s of idling. Before wake-ups it polled "
-            "every 20 ms, which cost 1,039–1,273 commands/s and 6.7–8.0 % of a core in "
-            "the runs of 2026-11-24 (bench/README.md).",
+            "every 20 ms: 900–1,300 commands/s and 5–9 % of a core in the runs of "
+            "2026-11-24 (bench/README.md).",
         ],
         data={"samples": runs, "stages": stages, "idle_cost": idle},
     )
