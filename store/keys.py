@@ -65,6 +65,12 @@ class Keys:
         """Pub/sub channel on which cancelled job ids reach every worker."""
         return f"{self.namespace}:cancel"
 
+    @property
+    def wake_channel(self) -> str:
+        """Pub/sub channel on which the name of a queue that was just sent a message
+        reaches every worker (actors/wakeup.py)."""
+        return f"{self.namespace}:wake"
+
     def lock(self, name: str) -> str:
         """A short-lived lock that lets one worker at a time do a periodic chore."""
         return f"{self.namespace}:lock:{name}"

@@ -42,9 +42,11 @@ class Settings(BaseSettings):
     sim_tps: float = Field(default=40.0, alias="JOBCAST_SIM_TPS", gt=0)
 
     # Worker tuning: how often a worker reports in, and the longest an idle worker waits
-    # before looking for new messages again (Dramatiq's own default is 1000 ms).
+    # before looking for new messages again. Each enqueued message also wakes idle
+    # workers at once (actors/wakeup.py), so this only bounds a lost wake-up; it costs a
+    # few Redis commands per second per worker process (Dramatiq's default is 1000 ms).
     worker_heartbeat_s: float = Field(default=5.0, alias="JOBCAST_WORKER_HEARTBEAT", gt=0)
-    worker_poll_ms: int = Field(default=20, alias="JOBCAST_WORKER_POLL_MS", ge=10, le=5000)
+    worker_poll_ms: int = Field(default=1000, alias="JOBCAST_WORKER_POLL_MS", ge=10, le=5000)
 
     # --- Model providers and pipelines (issue #3) ---
     # Per-step models: job types ask for a tier; each tier falls back to JOBCAST_MODEL.

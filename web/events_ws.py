@@ -53,8 +53,10 @@ class Stream:
         self.last = 0
         self.done = False
 
-    async def send_snapshot(self) -> None:
-        job = await run_in_threadpool(self._job_view)
+    async def send_snapshot(self, job: dict[str, Any] | None = None) -> None:
+        """Send the job's view: `job` if it was just read, else a fresh read."""
+        if job is None:
+            job = await run_in_threadpool(self._job_view)
         message = {
             "job_id": self.job_id,
             "seq": job["seq"],
@@ -66,8 +68,9 @@ class Stream:
         self.last = job["seq"]
         self.done = job["status"] in TERMINAL_STATUSES
 
-    def _job_view(self) -> dict[str, Any]:
-        return job_json(jobs.get(self.b, self.job_id), self.b.events.snapshot(self.job_id))
+    def _job_view(self, owner: str | None = None) -> dict[str, Any]:
+        job = jobs.get(self.b, self.job_id, owner)
+        return job_json(job, self.b.events.snapshot(self.job_id))
 
     async def catch_up(self, after: int) -> None:
         """Send what follows `after`: from the replay log if it still holds it, else a snapshot."""
@@ -146,26 +149,30 @@ async def _job_stream(ws: WebSocket, owner: str, inbound: Inbound) -> int | None
     hub: Hub = ws.app.state.hub
     try:
         after = _after(ws)
-        await run_in_threadpool(jobs.get, b, job_id, owner)
     except ValueError:
         return CLOSE_BAD_REQUEST
-    except jobs.JobNotFound:
-        return CLOSE_NOT_FOUND
+    stream = Stream(ws, b, job_id)
+    # Subscribed before the one read that both checks the owner and is the snapshot
+    # (one trip to a worker thread and the database, not two, before the first message).
     sub = hub.subscribe(job_id)
     try:
-        return await _serve(Stream(ws, b, job_id), sub, after, inbound)
+        try:
+            view = await run_in_threadpool(stream._job_view, owner)
+        except jobs.JobNotFound:
+            return CLOSE_NOT_FOUND
+        return await _serve(stream, sub, after, inbound, view)
     finally:
         hub.unsubscribe(sub)
 
 
 async def _serve(
-    stream: Stream, sub: Subscription, after: int | None, inbound: Inbound
+    stream: Stream, sub: Subscription, after: int | None, inbound: Inbound, view: dict[str, Any]
 ) -> int | None:
     """Run the connection; returns the close code, or None when the client left."""
 
     async def pump() -> None:
         if after is None:
-            await stream.send_snapshot()
+            await stream.send_snapshot(view)
         else:
             await stream.catch_up(after)
         await stream.follow(sub)
