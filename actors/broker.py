@@ -7,7 +7,6 @@ process (which only enqueues) get the same broker with the same middleware.
 from __future__ import annotations
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import (
     AgeLimit,
     AsyncIO,
@@ -22,8 +21,8 @@ from dramatiq.middleware import (
 from actors.cancel_watch import CancelWatch
 from actors.heartbeat import WorkerHeartbeat
 from actors.maintenance import Maintenance
-from actors.polling import PollInterval
 from actors.shutdown import GracefulShutdown
+from actors.wakeup import WakeUps, WakingRedisBroker
 from store.backends import redis_client
 from store.keys import Keys
 from store.settings import Settings
@@ -38,13 +37,14 @@ HEARTBEAT_TIMEOUT_MS = 15_000
 MAINTENANCE_CHANCE = 100_000
 
 
-def build_broker(settings: Settings) -> RedisBroker:
+def build_broker(settings: Settings) -> WakingRedisBroker:
     if settings.redis_url is None:
         raise RuntimeError("REDIS_URL is not set")
     keys = Keys(settings.redis_namespace)
     # Pass a client, not url=: RedisBroker silently ignores client options given with url.
     client = redis_client(settings.redis_url, name="jobcast-broker", pool_size=64)
-    broker = RedisBroker(
+    broker = WakingRedisBroker(
+        wake_ups=WakeUps(client, keys.wake_channel, settings.worker_poll_ms),
         client=client,
         namespace=keys.dramatiq_namespace,
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
@@ -64,7 +64,6 @@ def build_broker(settings: Settings) -> RedisBroker:
             CancelWatch(redis_client(settings.redis_url, "jobcast-cancel", pool_size=2), keys),
             Maintenance(settings),
             GracefulShutdown(settings.shutdown_grace_s),
-            PollInterval(settings.worker_poll_ms),
         ],
     )
     dramatiq.set_broker(broker)

@@ -177,6 +177,7 @@ class BenchEnv:
         command = [
             sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
             "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+            "--ws-max-size", "16384",
             "--no-access-log", "--log-level", "warning", "--backlog", "8192",
         ]  # fmt: skip
         proc = self._spawn(name, command, env)

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from store import migrate  # noqa: E402
-from store.settings import Settings, settings_or_exit  # noqa: E402
+from store.settings import Settings, redact_url, settings_or_exit  # noqa: E402
 
 GRACE_S = 10.0
 
@@ -52,7 +52,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     print(
         f"jobcast: http://{settings.host}:{settings.port}  "
-        f"(database {settings.database_url}, redis {redis_url}, provider {settings.provider})"
+        f"(database {redact_url(settings.database_url)}, redis {redact_url(redis_url)}, "
+        f"provider {settings.provider})"
     )
     status = 0
     while not stopping:
@@ -74,7 +75,7 @@ def start_children(settings: Settings, redis_url: str) -> dict[str, subprocess.P
     python = sys.executable
     web_args = (
         f"-m uvicorn web.app:app --host {settings.host} --port {settings.port} "
-        "--ws websockets-sansio --ws-per-message-deflate false"
+        "--ws websockets-sansio --ws-per-message-deflate false --ws-max-size 16384"
     )
     commands = {
         "web": [python, *web_args.split()],

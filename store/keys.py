@@ -65,9 +65,31 @@ class Keys:
         """Pub/sub channel on which cancelled job ids reach every worker."""
         return f"{self.namespace}:cancel"
 
+    @property
+    def wake_channel(self) -> str:
+        """Pub/sub channel on which the name of a queue that was just sent a message
+        reaches every worker (actors/wakeup.py)."""
+        return f"{self.namespace}:wake"
+
     def lock(self, name: str) -> str:
         """A short-lived lock that lets one worker at a time do a periodic chore."""
         return f"{self.namespace}:lock:{name}"
+
+    @property
+    def api_keys_version(self) -> str:
+        """Random token replaced whenever a stored API key is created or revoked.
+
+        Web processes cache verified keys only while it holds the value they saw.
+        """
+        return f"{self.namespace}:apikeys:version"
+
+    def submit_bucket(self, owner: str) -> str:
+        """Hash with an owner's submission token bucket (`tokens`, `at` in ms)."""
+        return f"{self.namespace}:owner:{owner}:submit"
+
+    def ws_leases(self, owner: str) -> str:
+        """Sorted set of an owner's open WebSocket connections, scored by lease expiry (ms)."""
+        return f"{self.namespace}:owner:{owner}:ws"
 
     def job_keys(self, job_id: str) -> list[str]:
         return [self.seq(job_id), self.log(job_id), self.view(job_id), self.output(job_id)]

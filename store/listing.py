@@ -57,6 +57,8 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         created, job_id = raw.split("|", 1)
+        if "\x00" in job_id:  # no id has one, and PostgreSQL text cannot hold it
+            raise ValueError("NUL in cursor")
         return datetime.fromisoformat(created), job_id
     except (binascii.Error, UnicodeDecodeError, ValueError) as error:
         raise BadCursor("cursor is not one this server issued") from error

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.exc import OperationalError
 
-from store.settings import settings_or_exit
+from store.settings import redact_url, settings_or_exit
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -28,13 +28,14 @@ def upgrade(url: str) -> None:
 
 def main() -> None:
     settings = settings_or_exit()
+    where = redact_url(settings.database_url)
     try:
         upgrade(settings.database_url)
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        print(f"jobcast: cannot migrate {settings.database_url}: {reason}", file=sys.stderr)
+        print(f"jobcast: cannot migrate {where}: {reason}", file=sys.stderr)
         raise SystemExit(1) from None
-    print(f"jobcast: database at {settings.database_url} is up to date")
+    print(f"jobcast: database at {where} is up to date")
 
 
 if __name__ == "__main__":

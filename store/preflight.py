@@ -9,7 +9,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from store.db import for_reading, make_engine
-from store.settings import Settings
+from store.settings import Settings, redact_url
 
 
 def _fail(message: str) -> None:
@@ -33,16 +33,18 @@ def check_or_exit(settings: Settings) -> None:
         with Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
             client.ping()
     except RedisError as error:
-        _fail(f"cannot reach Redis at {url}: {error}")
+        _fail(f"cannot reach Redis at {redact_url(url)}: {error}")
     engine = make_engine(settings.database_url)
     try:
         with for_reading(engine).connect() as connection:
             connection.execute(text("SELECT 1"))
-            migrated = inspect(connection).has_table("job")
+            tables = inspect(connection)
+            migrated = tables.has_table("job") and tables.has_table("api_key")
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
-        _fail(f"cannot reach the database at {settings.database_url}: {reason}")
+        _fail(f"cannot reach the database at {redact_url(settings.database_url)}: {reason}")
     finally:
         engine.dispose()
     if not migrated:
-        _fail(f"the database at {settings.database_url} has no tables: run `make migrate`")
+        where = redact_url(settings.database_url)
+        _fail(f"the database at {where} is not migrated: run `make migrate`")

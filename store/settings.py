@@ -5,6 +5,7 @@ Nothing else in the code base reads `os.environ`.
 
 from __future__ import annotations
 
+import re
 import sys
 from functools import lru_cache
 from typing import Literal
@@ -41,9 +42,11 @@ class Settings(BaseSettings):
     sim_tps: float = Field(default=40.0, alias="JOBCAST_SIM_TPS", gt=0)
 
     # Worker tuning: how often a worker reports in, and the longest an idle worker waits
-    # before looking for new messages again (Dramatiq's own default is 1000 ms).
+    # before looking for new messages again. Each enqueued message also wakes idle
+    # workers at once (actors/wakeup.py), so this only bounds a lost wake-up; it costs a
+    # few Redis commands per second per worker process (Dramatiq's default is 1000 ms).
     worker_heartbeat_s: float = Field(default=5.0, alias="JOBCAST_WORKER_HEARTBEAT", gt=0)
-    worker_poll_ms: int = Field(default=20, alias="JOBCAST_WORKER_POLL_MS", ge=10, le=5000)
+    worker_poll_ms: int = Field(default=1000, alias="JOBCAST_WORKER_POLL_MS", ge=10, le=5000)
 
     # --- Model providers and pipelines (issue #3) ---
     # Per-step models: job types ask for a tier; each tier falls back to JOBCAST_MODEL.
@@ -93,6 +96,44 @@ class Settings(BaseSettings):
     def job_module_names(self) -> list[str]:
         return [name.strip() for name in self.job_modules.split(",") if name.strip()]
 
+    # --- Owners, keys and limits (issue #6) ---------------------------------------------
+    # Origins allowed to call the API from a browser page on another origin (CORS) and to
+    # open the WebSocket; comma-separated, unset = CORS off / no Origin check.
+    cors_origins: str | None = Field(default=None, alias="JOBCAST_CORS_ORIGINS")
+    ws_origins: str | None = Field(default=None, alias="JOBCAST_WS_ORIGINS")
+    # Per owner: submissions (token bucket: `submit_burst` at once, refilled at
+    # `submit_rate` a minute), jobs pending/running/retrying, open WebSocket connections.
+    submit_rate: int = Field(default=120, alias="JOBCAST_SUBMIT_RATE", ge=1)
+    submit_burst: int = Field(default=60, alias="JOBCAST_SUBMIT_BURST", ge=1)
+    max_active_jobs: int = Field(default=100, alias="JOBCAST_MAX_ACTIVE_JOBS", ge=1)
+    ws_per_owner: int = Field(default=500, alias="JOBCAST_WS_PER_OWNER", ge=1)
+
+    @field_validator("api_keys")
+    @classmethod
+    def _key_pairs(cls, raw: str | None) -> str | None:
+        parse_api_keys(raw)  # a mistake here is a start-up error, not a 401 later
+        return raw or None
+
+    @field_validator("cors_origins", "ws_origins")
+    @classmethod
+    def _origins(cls, raw: str | None) -> str | None:
+        for origin in split_list(raw):
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin):
+                raise ValueError(f"{origin!r} is not an origin like https://app.example.com")
+        return raw or None
+
+    @property
+    def api_key_pairs(self) -> list[tuple[str, str]]:
+        return parse_api_keys(self.api_keys)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return split_list(self.cors_origins)
+
+    @property
+    def ws_origin_list(self) -> list[str]:
+        return split_list(self.ws_origins)
+
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, url: str) -> str:
@@ -126,6 +167,45 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+# Keys travel in `Authorization: Bearer` and as a WebSocket subprotocol token: letters,
+# digits and -._~ only; 16 characters at least, since they are compared, not throttled.
+_KEY = re.compile(r"[A-Za-z0-9._~-]{16,200}")
+_OWNER = re.compile(r"[A-Za-z0-9._@-]{1,200}")
+
+
+def is_valid_owner(owner: str) -> bool:
+    return _OWNER.fullmatch(owner) is not None
+
+
+def redact_url(url: str | None) -> str:
+    """The URL without its password, for logs and messages."""
+    if url is None:
+        return "(unset)"
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def split_list(raw: str | None) -> list[str]:
+    return [item.strip() for item in (raw or "").split(",") if item.strip()]
+
+
+def parse_api_keys(raw: str | None) -> list[tuple[str, str]]:
+    """`owner:key,owner:key` as pairs; ValueError naming the first bad entry (never its key)."""
+    pairs = []
+    for number, entry in enumerate(split_list(raw), start=1):
+        owner, colon, key = entry.partition(":")
+        if not colon or not is_valid_owner(owner.strip()):
+            raise ValueError(f"entry {number} must be owner:key with owner in [A-Za-z0-9._@-]")
+        if not _KEY.fullmatch(key.strip()):
+            raise ValueError(
+                f"the key of entry {number} ({owner.strip()}) must be 16-200 characters "
+                "of A-Z a-z 0-9 . _ ~ -"
+            )
+        pairs.append((owner.strip(), key.strip()))
+    if len({key for _, key in pairs}) != len(pairs):
+        raise ValueError("the same key is given twice")
+    return pairs
 
 
 def _describe(error: ValidationError) -> str:

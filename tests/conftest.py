@@ -6,6 +6,7 @@ not start.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -16,7 +17,9 @@ from typing import Any
 
 import pytest
 from redis import Redis
+from sqlmodel import Session, delete
 
+from store.apikeys import ApiKey
 from store.backends import Backends, connect
 from store.migrate import upgrade
 from store.settings import Settings
@@ -26,6 +29,7 @@ from tests.fault_fixtures import (  # noqa: F401  (fixtures of the fault tests)
     own_redis,
     resilient_stack,
 )
+from tests.secured import Secured, start_secured
 from tests.stack import Stack, start_stack
 
 HARNESS = pytest.StashKey["Harness"]()
@@ -179,3 +183,39 @@ def slow_stack(
     running = start_stack(env, tmp_path_factory.mktemp("slow-logs"))
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def secured(
+    redis_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Secured]:
+    """A second stack with API keys, CORS and tight limits (see tests/secured.py).
+
+    It runs on PostgreSQL when there is one (what production runs), else on SQLite.
+    """
+    logs = tmp_path_factory.mktemp("secured")
+    admin_url = os.environ.get("TEST_DATABASE_URL")
+    with contextlib.ExitStack() as stack:
+        if admin_url:
+            database_url = stack.enter_context(postgres_database(admin_url))
+        else:
+            database_url = f"sqlite:///{logs / 'secured.db'}"
+        yield from start_secured(database_url, redis_url, f"{namespace}:secured", logs)
+
+
+@pytest.fixture
+def key_backends(
+    request: pytest.FixtureRequest, redis_url: str, namespace: str, tmp_path: Path
+) -> Iterator[Backends]:
+    """Backends on a database no running stack reads: a stored key turns keys on."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'keys.db'}"
+        upgrade(url)
+    else:
+        url = request.getfixturevalue("postgres_url")
+    backends = connect(make_settings(url, redis_url, f"{namespace}:keys"), name="jobcast-test")
+    yield backends
+    with Session(backends.engine) as session, session.begin():
+        session.execute(delete(ApiKey))
+    backends.redis.close()
+    backends.engine.dispose()

@@ -79,6 +79,7 @@ class FaultStack:
         self.web = self._spawn("web", [
             "-m", "uvicorn", "web.app:app", "--host", "127.0.0.1", "--port", str(port),
             "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+            "--ws-max-size", "16384",
         ])  # fmt: skip
 
     def start_worker(

@@ -92,6 +92,7 @@ def start_stack(env: dict[str, str], logs: Path) -> Stack:
             sys.executable, "-m", "uvicorn", "web.app:app",
             "--host", "127.0.0.1", "--port", str(port),
             "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+            "--ws-max-size", "16384",
         ],
         cwd=ROOT, env=full_env,
         stdout=(logs / "web.log").open("wb"), stderr=subprocess.STDOUT,

@@ -11,12 +11,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from store import apikeys
 from store.backends import connect
-from store.settings import Settings, settings_or_exit
-from web import dashboard, events_ws, health, job_actions, jobs_api
+from store.quota import Quotas
+from store.settings import Settings, redact_url, settings_or_exit
+from web import dashboard, events_ws, health, job_actions, jobs_api, limits
+from web.connections import ConnectionCap
 from web.errors import HANDLERS
+from web.keyring import Keyring
+from web.middleware import middleware
 from web.openapi import openapi_document
 from web.relay import Hub
+from web.ws_access import Gate
 
 log = logging.getLogger("jobcast.web")
 
@@ -28,15 +34,17 @@ def create_app(settings: Settings) -> Starlette:
         app.state.backends = connect(settings, name="jobcast-web")
         app.state.hub = Hub(settings.redis_url, app.state.backends.keys)
         await app.state.hub.start()
+        guards = start_guards(app, settings)
         log.info(
             "jobcast web: database %s, redis %s, namespace %s",
-            settings.database_url,
-            settings.redis_url,
+            redact_url(settings.database_url),
+            redact_url(settings.redis_url),
             settings.redis_namespace,
         )
         try:
             yield
         finally:
+            await guards.stop()
             await app.state.hub.stop()
             app.state.backends.redis.close()
             app.state.backends.engine.dispose()
@@ -52,7 +60,33 @@ def create_app(settings: Settings) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         *dashboard.routes,
     ]
-    return Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
+    return Starlette(
+        routes=routes,
+        middleware=middleware(settings),
+        exception_handlers={**HANDLERS, **limits.HANDLERS},
+        lifespan=lifespan,
+    )
+
+
+def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
+    """Keys, submission limits and the WebSocket gate; returns what must be stopped."""
+    b = app.state.backends
+    quotas = Quotas(b)
+    app.state.keyring = Keyring(b, settings.api_key_pairs)
+    app.state.submission_limits = limits.SubmissionLimits(
+        quotas, settings.submit_rate, settings.submit_burst, settings.max_active_jobs
+    )
+    cap = ConnectionCap(quotas, settings.ws_per_owner)
+    cap.start()
+    app.state.ws_gate = Gate(app.state.keyring, settings.ws_origin_list, cap)
+    if settings.api_key_pairs or apikeys.any_stored(b):
+        log.info("jobcast web: API keys required")
+    else:
+        log.warning(
+            "jobcast web: no API keys: the API is open to anyone who can reach it until "
+            "one is created (JOBCAST_API_KEYS, or `jobcast keys create OWNER`)"
+        )
+    return cap
 
 
 app = create_app(settings_or_exit())

@@ -4,6 +4,11 @@ Subscribe first, then read the snapshot (seq S) or the replay after `?after=N`; 
 events at or below what was sent are dropped, a gap is filled from the replay log (or
 answered with a fresh snapshot), and the terminal `status` event ends the connection
 with 1000.
+
+Before any of that a connection passes the gate: an allowed Origin (else HTTP 403), a
+valid key (else 4401, web/ws_access.py), and a free slot under its owner's connection
+cap (else 4429, web/connections.py). What the client sends is policed by
+web/ws_inbound.py.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import json
 import logging
 from typing import Any
 
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -22,15 +29,18 @@ from store import jobs
 from store.backends import Backends
 from store.events import TERMINAL_STATUSES, now_iso
 from store.view import job_json
-from web.auth import owner_of
-from web.relay import Hub, Subscription
+from web.auth import set_owner
+from web.connections import CLOSE_TOO_MANY
+from web.relay import CLOSE_RELAY_LOST, Hub, Subscription
+from web.ws_access import Gate, Refused, accept, deny_origin, origin_allowed
+from web.ws_inbound import Inbound
 
 log = logging.getLogger(__name__)
 
 CLOSE_NOT_FOUND = 4404
 CLOSE_BAD_REQUEST = 4400
 CLOSE_INTERNAL = 1011
-SUBPROTOCOL = "jobcast"
+CLOSE_WAIT_S = 30.0
 
 
 class Stream:
@@ -43,8 +53,10 @@ class Stream:
         self.last = 0
         self.done = False
 
-    async def send_snapshot(self) -> None:
-        job = await run_in_threadpool(self._job_view)
+    async def send_snapshot(self, job: dict[str, Any] | None = None) -> None:
+        """Send the job's view: `job` if it was just read, else a fresh read."""
+        if job is None:
+            job = await run_in_threadpool(self._job_view)
         message = {
             "job_id": self.job_id,
             "seq": job["seq"],
@@ -56,8 +68,9 @@ class Stream:
         self.last = job["seq"]
         self.done = job["status"] in TERMINAL_STATUSES
 
-    def _job_view(self) -> dict[str, Any]:
-        return job_json(jobs.get(self.b, self.job_id), self.b.events.snapshot(self.job_id))
+    def _job_view(self, owner: str | None = None) -> dict[str, Any]:
+        job = jobs.get(self.b, self.job_id, owner)
+        return job_json(job, self.b.events.snapshot(self.job_id))
 
     async def catch_up(self, after: int) -> None:
         """Send what follows `after`: from the replay log if it still holds it, else a snapshot."""
@@ -96,45 +109,77 @@ def _after(ws: WebSocket) -> int | None:
 
 
 async def job_events(ws: WebSocket) -> None:
+    gate: Gate = ws.app.state.ws_gate
+    if not origin_allowed(ws, gate.origins):
+        await deny_origin(ws)
+        return
+    reason = ""
+    try:
+        code = await _admitted(ws, gate)
+    except Refused as refused:
+        code, reason = refused.code, refused.reason
+    except (RedisError, SQLAlchemyError) as error:
+        log.warning("job events: a dependency is unavailable: %s", type(error).__name__)
+        code = CLOSE_RELAY_LOST if isinstance(error, RedisError) else CLOSE_INTERNAL
+    if code is not None:
+        # A client that stopped reading never takes the close frame: give up on it after
+        # a while rather than keep this task forever.
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect, TimeoutError):
+            await asyncio.wait_for(ws.close(code, reason), CLOSE_WAIT_S)
+
+
+async def _admitted(ws: WebSocket, gate: Gate) -> int | None:
+    """Serve a connection that passes the gate (else Refused); returns the close code."""
+    inbound = Inbound(ws)
+    owner = await accept(ws, gate.keyring, inbound)
+    set_owner(ws, owner)
+    lease = await gate.cap.acquire(owner)
+    if lease is None:
+        raise Refused(CLOSE_TOO_MANY, "too many connections for this key")
+    try:
+        return await _job_stream(ws, owner, inbound)
+    finally:
+        # Before the close frame: a client that saw it may connect again at once.
+        await gate.cap.release(lease)
+
+
+async def _job_stream(ws: WebSocket, owner: str, inbound: Inbound) -> int | None:
     job_id = ws.path_params["job_id"]
     b: Backends = ws.app.state.backends
     hub: Hub = ws.app.state.hub
-    # Browsers refuse a handshake that ignores the subprotocols they offered: clients
-    # that carry an API key offer `jobcast` (and the key), so answer `jobcast`.
-    offered = ws.scope.get("subprotocols") or []
-    await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     try:
         after = _after(ws)
-        await run_in_threadpool(jobs.get, b, job_id, owner_of(ws))
-    except ValueError as error:
-        await ws.close(CLOSE_BAD_REQUEST, str(error))
-        return
-    except jobs.JobNotFound:
-        await ws.close(CLOSE_NOT_FOUND, "no such job")
-        return
+    except ValueError:
+        return CLOSE_BAD_REQUEST
+    stream = Stream(ws, b, job_id)
+    # Subscribed before the one read that both checks the owner and is the snapshot
+    # (one trip to a worker thread and the database, not two, before the first message).
     sub = hub.subscribe(job_id)
     try:
-        code = await _serve(ws, Stream(ws, b, job_id), sub, after)
+        try:
+            view = await run_in_threadpool(stream._job_view, owner)
+        except jobs.JobNotFound:
+            return CLOSE_NOT_FOUND
+        return await _serve(stream, sub, after, inbound, view)
     finally:
         hub.unsubscribe(sub)
-    if code is not None:
-        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
-            await ws.close(code)
 
 
-async def _serve(ws: WebSocket, stream: Stream, sub: Subscription, after: int | None) -> int | None:
+async def _serve(
+    stream: Stream, sub: Subscription, after: int | None, inbound: Inbound, view: dict[str, Any]
+) -> int | None:
     """Run the connection; returns the close code, or None when the client left."""
 
     async def pump() -> None:
         if after is None:
-            await stream.send_snapshot()
+            await stream.send_snapshot(view)
         else:
             await stream.catch_up(after)
         await stream.follow(sub)
 
     tasks = {
         "pump": asyncio.create_task(pump()),
-        "client": asyncio.create_task(_client_gone(ws)),
+        "client": asyncio.create_task(inbound.drain()),
         "ended": asyncio.create_task(sub.ended.wait()),
     }
     done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
@@ -152,15 +197,8 @@ async def _serve(ws: WebSocket, stream: Stream, sub: Subscription, after: int | 
         return CLOSE_INTERNAL
     if tasks["ended"] in done:
         return sub.close_code
-    return None
-
-
-async def _client_gone(ws: WebSocket) -> None:
-    """Returns when the client disconnects; what it sends is ignored."""
-    while True:
-        message = await ws.receive()
-        if message["type"] == "websocket.disconnect":
-            return
+    code: int | None = tasks["client"].result()  # a broken rule, or None: the client left
+    return code
 
 
 routes = [WebSocketRoute("/jobs/{job_id}/events", job_events)]

@@ -22,6 +22,7 @@ from store.status import IllegalTransition
 from web.auth import owner_of
 from web.errors import ApiError
 from web.jobs_api import backends, enqueue, live_job
+from web.limits import check_submission
 
 T = TypeVar("T")
 # Attempts a retried job gets when its type is no longer registered on this web process.
@@ -53,6 +54,7 @@ async def cancel_job(request: Request) -> JSONResponse:
 
 async def retry_job(request: Request) -> JSONResponse:
     job_id, b, owner = request.path_params["job_id"], backends(request), owner_of(request)
+    await check_submission(request, owner)  # a retry spends like a new job
 
     def retry() -> dict[str, Any]:
         job = _act(job_id, lambda: _reopen(b, job_id, owner))

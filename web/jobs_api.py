@@ -26,6 +26,7 @@ from store.view import job_json
 from web import idempotent
 from web.auth import owner_of
 from web.errors import ApiError
+from web.limits import submission_limits
 from web.submit import parse_submission, read_json_body
 
 log = logging.getLogger(__name__)
@@ -43,8 +44,10 @@ async def submit(request: Request) -> JSONResponse:
     submission = parse_submission(await read_json_body(request))
     key = idempotent.key_of(request)
     b, owner = backends(request), owner_of(request)
+    limits = submission_limits(request)
 
     def create(session: Session | None = None) -> Job:
+        limits.check(owner)  # a new job only: an Idempotency-Key replay is not limited
         return jobs.create(
             b,
             type=submission.type,

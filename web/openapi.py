@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from actors.registry import JOB_TYPES
+from store.status import JobStatus
 from web.submit import MAX_BODY_BYTES, PRIORITY_RANGE
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -20,7 +23,9 @@ def _errors(*statuses: int) -> dict[str, Any]:
         404: "unknown job id",
         409: "the job is in a state that does not allow this",
         413: f"body over {MAX_BODY_BYTES // 1024} KiB",
+        401: "missing or invalid API key",
         422: "unknown type, or params / query failing validation",
+        429: "too many submissions or active jobs for this key; see Retry-After",
         503: "database or Redis unavailable",
     }
     return {str(status): _json(_ERROR, reasons[status]) for status in statuses}
@@ -82,18 +87,40 @@ _IDEMPOTENCY_KEY = {
 
 
 def _submit_body() -> dict[str, Any]:
+    """One variant per job type: its name, its own params schema and time limit."""
     low, high = PRIORITY_RANGE
-    return {
-        "type": "object",
-        "required": ["type"],
-        "additionalProperties": False,
-        "properties": {
-            "type": {"type": "string", "enum": sorted(JOB_TYPES)},
-            "params": {"type": "object", "description": "see GET /job-types"},
-            "priority": {"type": "integer", "minimum": low, "maximum": high, "default": 0},
-            "time_limit": {"type": "integer", "minimum": 1, "description": "seconds"},
-        },
-    }
+    variants = []
+    for name, job_type in sorted(JOB_TYPES.items()):
+        params = _params_schema(job_type.params)
+        variants.append(
+            {
+                "type": "object",
+                "required": ["type", "params"] if params.get("required") else ["type"],
+                "additionalProperties": False,
+                "properties": {
+                    "type": {"type": "string", "const": name},
+                    "params": params,
+                    "priority": {"type": "integer", "minimum": low, "maximum": high},
+                    "time_limit": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": job_type.time_limit,
+                        "description": "seconds",
+                    },
+                },
+            }
+        )
+    return {"oneOf": variants}
+
+
+_PARAM_DEFS: dict[str, Any] = {}
+
+
+def _params_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's JSON Schema, its nested definitions moved to components/schemas."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    _PARAM_DEFS.update(schema.pop("$defs", {}))
+    return schema
 
 
 def _submit_operation() -> dict[str, Any]:
@@ -124,9 +151,13 @@ def _paths() -> dict[str, Any]:
     job = _JOB
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     query = [
-        {"name": "status", "in": "query", "schema": {"type": "string"}},
+        {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(JobStatus)}},
         {"name": "type", "in": "query", "schema": {"type": "string"}},
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 200}},
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+        },
         {"name": "cursor", "in": "query", "schema": {"type": "string"}},
     ]
     return {
@@ -213,6 +244,34 @@ def _job_actions() -> dict[str, Any]:
     }
 
 
+# Routes open without a key (see web/auth.py); every other one needs `Authorization:
+# Bearer <key>` once any key exists, and may answer 401, or 503 when keys cannot be
+# checked.
+_PUBLIC = {"/health"}
+_HEADER_DOCS = {
+    "401": ("WWW-Authenticate", 'Bearer realm="jobcast"'),
+    "429": ("Retry-After", "seconds to wait before trying again"),
+}
+
+
+def _with_access_rules(paths: dict[str, Any]) -> dict[str, Any]:
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            if path in _PUBLIC:
+                operation["security"] = []
+            else:
+                responses.update({**_errors(401, 503), **responses})
+            if (path, method) in {("/jobs", "post"), ("/jobs/{job_id}/retry", "post")}:
+                responses.update(_errors(429))
+            for status, (header, description) in _HEADER_DOCS.items():
+                if status in responses:
+                    schema = {"description": description, "schema": {"type": "string"}}
+                    headers = {**responses[status].get("headers", {}), header: schema}
+                    responses[status] = {**responses[status], "headers": headers}
+    return paths
+
+
 def openapi_document() -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -222,9 +281,18 @@ def openapi_document() -> dict[str, Any]:
             "description": "Long LLM generation jobs with live progress. Events stream over "
             "the WebSocket GET /jobs/{job_id}/events (see README).",
         },
-        "paths": _paths(),
+        "paths": _with_access_rules(_paths()),
+        "security": [{"bearer": []}],
         "components": {
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an API key (JOBCAST_API_KEYS or `jobcast keys create`)",
+                }
+            },
             "schemas": {
+                **_PARAM_DEFS,  # filled while the paths were built
                 "Job": _job_schema(),
                 "Error": {
                     "type": "object",
@@ -241,6 +309,6 @@ def openapi_document() -> dict[str, Any]:
                         }
                     },
                 },
-            }
+            },
         },
     }

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from actors.registry import JOB_TYPES
 from web.errors import ApiError
+from web.nul import contains_nul
 
 MAX_BODY_BYTES = 256 * 1024
 PRIORITY_RANGE = (-10, 10)
@@ -37,11 +38,14 @@ async def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
         if len(body) > limit:
             raise too_large
     try:
-        return json.loads(body)
+        data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ApiError(400, "malformed_json", f"request body is not valid JSON: {error}") from None
     except RecursionError:
         raise ApiError(400, "malformed_json", "request body is nested too deeply") from None
+    if contains_nul(data):
+        raise ApiError(422, "invalid_request", "strings may not contain NUL (\\u0000)")
+    return data
 
 
 def _invalid(field: str, message: str) -> ApiError:

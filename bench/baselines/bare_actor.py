@@ -3,7 +3,10 @@
 Dramatiq's Redis broker with its default middleware, on the bench's Valkey. The actor
 does nothing but say it ran: with a send time it pushes (send, start) to a list (S2),
 without one it counts itself (S3). Its idle polling comes from Dramatiq's own
-`dramatiq_worker_timeout` variable, so it can match jobcast's worker.
+`dramatiq_worker_timeout` variable, so it can match jobcast's worker; its heartbeat
+timeout and maintenance chance are jobcast's (actors/broker.py, which this module
+cannot import without building jobcast's broker). jobcast's wake-ups (actors/wakeup.py)
+do not apply: the baseline is what Dramatiq offers on its own.
 """
 
 from __future__ import annotations
@@ -25,8 +28,18 @@ def keys(namespace: str) -> tuple[str, str]:
     return f"{namespace}:bare:started", f"{namespace}:bare:done"
 
 
+# As in actors/broker.py.
+HEARTBEAT_TIMEOUT_MS = 15_000
+MAINTENANCE_CHANCE = 100_000
+
+
 def broker(redis_url: str, namespace: str) -> RedisBroker:
-    return RedisBroker(client=Redis.from_url(redis_url), namespace=namespace)
+    return RedisBroker(
+        client=Redis.from_url(redis_url),
+        namespace=namespace,
+        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+        maintenance_chance=MAINTENANCE_CHANCE,
+    )
 
 
 def message(sent: float = 0.0) -> dramatiq.Message[None]:

@@ -20,6 +20,6 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def commands() -> list[ModuleType]:
-    from client.commands import actions, jobs, submit, watch
+    from client.commands import actions, jobs, keys, submit, watch
 
-    return [submit, watch, jobs, actions]
+    return [submit, watch, jobs, actions, keys]

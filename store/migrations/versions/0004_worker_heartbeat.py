@@ -1,7 +1,7 @@
 """worker processes' heartbeats; running jobs found by worker
 
 Revision ID: 0004
-Revises: 0002 (to be chained after 0003 once issue #6's migration is on main)
+Revises: 0003
 Create Date: 2026-11-24
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from store.models import UTCDateTime
 
 revision = "0004"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

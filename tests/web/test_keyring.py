@@ -1,0 +1,46 @@
+"""The keys a web process accepts: cached, yet a change counts from the next request."""
+
+from __future__ import annotations
+
+import pytest
+
+from store import apikeys
+from store.backends import Backends
+from web.keyring import ANONYMOUS, Keyring
+
+pytestmark = pytest.mark.parametrize("key_backends", ["sqlite", "postgres"], indirect=True)
+
+
+@pytest.fixture
+def b(key_backends: Backends) -> Backends:
+    return key_backends
+
+
+def test_keys_are_needed_once_one_exists_and_a_revoked_one_fails_at_once(b: Backends) -> None:
+    keyring = Keyring(b, [])
+    assert keyring.owner_for(None) == ANONYMOUS  # no key anywhere: open
+    row, key = apikeys.create(b, "carol")
+    assert keyring.owner_for(None) is None  # the very next call knows keys exist
+    assert keyring.owner_for(key) == "carol"
+    assert keyring.owner_for(key) == "carol"  # from the cache now
+    apikeys.revoke(b, row.id)
+    assert keyring.owner_for(key) is None
+    assert keyring.owner_for(None) is None  # revoking the last key does not open the API
+
+
+def test_without_the_change_token_nothing_stale_is_trusted(b: Backends) -> None:
+    keyring = Keyring(b, [])
+    row, key = apikeys.create(b, "dave")
+    assert keyring.owner_for(key) == "dave"
+    b.redis.delete(b.keys.api_keys_version)  # Redis lost it (flushed, failed over)
+    apikeys.revoke(b, row.id)
+    b.redis.delete(b.keys.api_keys_version)
+    assert keyring.owner_for(key) is None
+
+
+def test_environment_keys_need_no_database(b: Backends) -> None:
+    keyring = Keyring(b, [("erin", "erin-key-0123456789"), ("frank", "frank-key-0123456789")])
+    assert keyring.owner_for("frank-key-0123456789") == "frank"
+    assert keyring.owner_for("erin-key-0123456789") == "erin"
+    assert keyring.owner_for("erin-key-012345678") is None
+    assert keyring.owner_for(None) is None
