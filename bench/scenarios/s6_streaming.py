@@ -101,18 +101,18 @@ def _ours(env: BenchEnv, sizes: Sizes, work: Workload) -> dict[str, Any]:
         "workers": sum(v for name, v in used.items() if name.startswith("worker")),
         **{name: used[name] for name in servers},
     }
-    result["jobs_per_worker"] = _jobs_per_worker(database)
+    result["jobs_per_worker"] = _jobs_per_worker(database, len(pids))
     return result
 
 
-def _jobs_per_worker(database: str) -> list[int]:
+def _jobs_per_worker(database: str, processes: int) -> list[int]:
     """How the jobs spread over the worker processes (Dramatiq's prefetch decides)."""
     engine = create_engine(database)
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT count(*) FROM job GROUP BY worker ORDER BY 1 DESC"))
         counts = [int(count) for (count,) in rows]
     engine.dispose()
-    return counts
+    return counts + [0] * (processes - len(counts))
 
 
 def _wait_finished(base_url: str, ids: list[str]) -> None:
