@@ -1,9 +1,12 @@
 """The attempts this worker process is running, so that other threads can stop them.
 
-The cancel watcher stops an attempt whose job was cancelled, the lease keeper one that
-is no longer the job's current attempt, the shutdown grace timer every attempt still
-running. Stopping cancels the pipeline's asyncio task (closing its model request) and
-sets the event behind `JobContext.check_cancelled()`.
+The cancel watcher stops an attempt whose job was cancelled, the process lease
+(actors/lease.py) one that is no longer the job's current attempt, the shutdown grace
+timer every attempt still running. Stopping cancels the pipeline's asyncio task
+(closing its model request) and sets the event behind `JobContext.check_cancelled()`.
+
+An attempt is also *held* from its claim until its end is recorded: the lease tells
+the attempts the database says this process runs, but it does not, from those it does.
 """
 
 from __future__ import annotations
@@ -46,6 +49,26 @@ class ActiveAttempts:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._running: dict[str, Running] = {}
+        self._held: dict[str, int] = {}
+
+    def hold(self, job_id: str, attempt: int) -> None:
+        """This process claimed the attempt (called right after the claim commits)."""
+        with self._lock:
+            self._held[job_id] = attempt
+
+    def release(self, job_id: str, attempt: int) -> None:
+        """The attempt's end is recorded, or could not be."""
+        with self._lock:
+            if self._held.get(job_id) == attempt:
+                del self._held[job_id]
+
+    def held(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._held)
+
+    def running(self) -> dict[str, int]:
+        with self._lock:
+            return {job_id: r.attempt for job_id, r in self._running.items()}
 
     @contextmanager
     def track(

@@ -1,5 +1,5 @@
-"""One attempt of a claimed job: run its pipeline under its time limit, keep its lease,
-stop when told to, and record how it ended.
+"""One attempt of a claimed job: run its pipeline under its time limit, stop when told
+to, and record how it ended. (The process's lease, actors/lease.py, keeps it alive.)
 
 The pipeline runs as its own asyncio task, so a cancel (from any host), a shutdown or
 the discovery that the attempt is no longer current stops it at its next await and
@@ -46,17 +46,15 @@ async def run_attempt(rt: Runtime, job: Job) -> Job | None:
     if job_type is None:
         error = {"code": "internal", "message": f"no job type {job.type!r} on this worker"}
         return await asyncio.to_thread(jobs.fail, b, job.id, job.attempts, error)
-    ctx = JobContext(job.id, job.attempts, Reporter(b, job.id, job.attempts), rt.llm)
+    reporter = Reporter(b, rt.events(), job.id, job.attempts)
+    ctx = JobContext(job.id, job.attempts, reporter, rt.llm)
     pipeline = asyncio.create_task(_run_pipeline(job_type, job, ctx))
     with ACTIVE.track(job.id, job.attempts, pipeline, ctx.stopped) as running:
-        lease = asyncio.create_task(_keep_lease(b, running, get_settings().lease_s))
         try:
             await asyncio.wait({pipeline})
         except asyncio.CancelledError:  # Dramatiq interrupted the actor itself
             pipeline.cancel()
             raise
-        finally:
-            lease.cancel()
     await ctx.finish_reporting()
     usage = ctx.usage.as_json()
     if pipeline.cancelled():
@@ -90,23 +88,6 @@ async def _run_pipeline(job_type: JobType, job: Job, ctx: JobContext) -> Outcome
 def _crashed(job: Job, error: Exception) -> Failure:
     log.error("job %s: pipeline crashed", job.id, exc_info=error)
     return Failure("internal", f"{type(error).__name__}: {error}")
-
-
-async def _keep_lease(b: Backends, running: Running, lease_s: float) -> None:
-    """Renew the attempt's lease; stop the attempt once it is no longer the current one."""
-    while True:
-        await asyncio.sleep(lease_s / 4)
-        try:
-            current = await asyncio.to_thread(
-                attempts.renew_lease, b, running.job_id, running.attempt
-            )
-        except INFRASTRUCTURE_ERRORS as error:
-            log.warning("job %s: lease not renewed: %s", running.job_id, error)
-            continue
-        if not current:
-            log.info("job %s: attempt %s is over; stopping it", running.job_id, running.attempt)
-            running.stop("ended")
-            return
 
 
 def _record(b: Backends, job: Job, outcome: Outcome, usage: dict[str, Any]) -> Job | None:

@@ -47,13 +47,13 @@ class JobContext:
     ) -> None:
         """Report progress (0–100, never lower than before) with a message and stage."""
         async with self._progress_lock:
-            await asyncio.to_thread(self._reporter.progress, pct, message, stage)
+            await self._reporter.progress(pct, message, stage)
 
     def stream(self, stage: str) -> OutputStream:
         """Text written here reaches clients as `output` events of `stage`, coalesced."""
 
         async def publish(chunk: str) -> None:
-            await asyncio.to_thread(self._reporter.output, stage, chunk)
+            await self._reporter.output(stage, chunk)
 
         return OutputStream(publish)
 
@@ -83,4 +83,4 @@ class JobContext:
 
     async def finish_reporting(self) -> None:
         """Copy the last progress to the database row."""
-        await asyncio.to_thread(self._reporter.persist)
+        await self._reporter.persist()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from types import TracebackType
+
+log = logging.getLogger(__name__)
 
 Publish = Callable[[str], Awaitable[None]]
 
@@ -42,12 +45,19 @@ class OutputStream:
                 return
             chunk = "".join(self._buffer)
             self._buffer.clear()
-            await self._publish(chunk)
+            try:
+                await self._publish(chunk)
+            except Exception:
+                self._buffer.insert(0, chunk)  # not sent: it goes with the next flush
+                raise
 
     async def _flush_later(self, wait: float) -> None:
         await asyncio.sleep(wait)
         self._timer = None
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception as error:  # nobody awaits this task: the next flush retries
+            log.warning("streamed output not published yet (%s); retrying with the next", error)
 
     async def __aenter__(self) -> OutputStream:
         return self

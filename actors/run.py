@@ -15,14 +15,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from functools import lru_cache
 from typing import Any
 
 import dramatiq
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
-from actors.active import worker_name
+from actors.active import ACTIVE, worker_name
 from actors.attempt import run_attempt
+from actors.lease import ProcessLease
 from actors.registry import MAX_TIME_LIMIT_S
 from actors.runtime import runtime
 from store import enqueued, jobs
@@ -53,14 +55,26 @@ def _redeliver(retries: int, error: BaseException) -> bool:
 
 
 async def _run_job(job_id: str) -> None:
+    runtime().adopt_loop()
     b = runtime().backends
-    await asyncio.to_thread(enqueued.received, b, job_id)
+    _lease().keep()
     job = await asyncio.to_thread(_claim, b, job_id)
     if job is None:
         return
-    ended = await run_attempt(runtime(), job)
+    try:
+        ended = await run_attempt(runtime(), job)
+    finally:
+        ACTIVE.release(job.id, job.attempts)
     if ended is not None and ended.status == JobStatus.RETRYING:
         await asyncio.to_thread(send_again, b, ended)
+
+
+@lru_cache(maxsize=1)
+def _lease() -> ProcessLease:
+    """This process's lease, kept from its first job on."""
+    settings = get_settings()
+    backoff = Backoff(settings.retry_base_s, settings.retry_max_s)
+    return ProcessLease(runtime().backends, worker_name(), settings.lease_s, backoff, send_again)
 
 
 def _actor(name: str, queue: str, priority: int) -> dramatiq.Actor[[str], Any]:
@@ -107,17 +121,21 @@ def send_again(b: Backends, job: Job) -> None:
 
 
 def _claim(b: Backends, job_id: str) -> Job | None:
+    enqueued.received(b, job_id)
     try:
-        return jobs.claim(b, job_id, worker=worker_name())
+        job = jobs.claim(b, job_id, worker=worker_name())
     except jobs.JobNotFound:
         log.warning("job %s: no such job (deleted?); message dropped", job_id)
+        return None
     except IllegalTransition as already:
         if already.current is JobStatus.RUNNING and _take_over(b, job_id):
             return None
         # At-least-once delivery: this message was delivered before, or the job ended.
         log.info("job %s: already %s; duplicate delivery ignored", job_id, already.current)
         b.redis.incr(b.keys.duplicate_deliveries)
-    return None
+        return None
+    ACTIVE.hold(job.id, job.attempts)  # at once, so the lease never finds it unheld
+    return job
 
 
 def _take_over(b: Backends, job_id: str) -> bool:

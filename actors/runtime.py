@@ -2,19 +2,73 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from functools import lru_cache
+
+from dramatiq.asyncio import get_event_loop_thread
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from actors.llm import LLMSetup, ModelTiers
 from actors.providers import make_provider
-from store.backends import Backends, connect
+from store.async_events import AsyncEventChannel
+from store.backends import REDIS_CONNECT_TIMEOUT_S, REDIS_SOCKET_TIMEOUT_S, Backends, connect
 from store.settings import Settings, get_settings
+
+# The event channel sends one pipeline at a time (store/async_events.py).
+EVENT_CONNECTIONS = 2
+# Threads for the database calls of a worker's attempts (claims, progress copies, ends).
+# asyncio's default pool has min(32, cores + 4): 6 on two cores, too few for hundreds
+# of attempts, while each call mostly waits for the database. One under the engine's
+# 15 connections (store/db.py), so the maintenance thread always finds one.
+DATABASE_THREADS = 14
+# Dramatiq holds a thread per in-flight message, even for async actors; each wakes every
+# `interrupt_check_ival` (0.1 s by default) to look for an interrupt (the TimeLimit
+# backstop). At 500 messages a process those 5,000 wakeups a second cost a quarter of the
+# worker's CPU in S6 (bench/). Pipelines end themselves (actors/attempt.py): once a
+# second is plenty for a backstop.
+INTERRUPT_CHECK_S = 1.0
 
 
 @dataclass(frozen=True)
 class Runtime:
     backends: Backends
     llm: LLMSetup
+    redis_url: str
+    ttl: int
+    # asyncio clients belong to the loop that uses them (Dramatiq runs one per process).
+    _events: dict[asyncio.AbstractEventLoop, AsyncEventChannel] = field(default_factory=dict)
+
+    def events(self) -> AsyncEventChannel:
+        """The event channel of the running loop, for publishing without a thread."""
+        loop = asyncio.get_running_loop()
+        return self._events.get(loop) or self._adopt(loop)
+
+    def adopt_loop(self) -> None:
+        """Prepare the running loop for attempts (once): its threads, its event channel."""
+        self.events()
+
+    def _adopt(self, loop: asyncio.AbstractEventLoop) -> AsyncEventChannel:
+        dramatiq_loop = get_event_loop_thread()
+        if dramatiq_loop is not None:
+            dramatiq_loop.interrupt_check_ival = INTERRUPT_CHECK_S
+        loop.set_default_executor(
+            ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="jobcast-db")
+        )
+        pool = BlockingConnectionPool.from_url(
+            self.redis_url,
+            max_connections=EVENT_CONNECTIONS,
+            timeout=REDIS_SOCKET_TIMEOUT_S,
+            socket_timeout=REDIS_SOCKET_TIMEOUT_S,
+            socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
+            health_check_interval=30,
+            client_name=f"jobcast-events-{os.getpid()}",
+        )
+        channel = AsyncEventChannel(Redis(connection_pool=pool), self.backends.keys, self.ttl)
+        self._events[loop] = channel
+        return channel
 
 
 def llm_setup(settings: Settings) -> LLMSetup:
@@ -31,4 +85,6 @@ def llm_setup(settings: Settings) -> LLMSetup:
 @lru_cache(maxsize=1)
 def runtime() -> Runtime:
     settings = get_settings()
-    return Runtime(backends=connect(settings, name="jobcast-worker"), llm=llm_setup(settings))
+    backends = connect(settings, name="jobcast-worker")  # checks REDIS_URL
+    redis_url = settings.redis_url or ""
+    return Runtime(backends, llm_setup(settings), redis_url, settings.job_ttl)

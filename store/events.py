@@ -3,6 +3,7 @@
 One Lua script does everything an event needs, atomically: it assigns the job's next
 `seq`, appends the event to the job's bounded replay log, updates the job's live view
 and PUBLISHes the event. Readers get the live view and the replay log from here too.
+Workers publish the same way from their event loop (store/async_events.py).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ EventKind = Literal["status", "progress", "output"]
 # Returns the event's seq, or 0 when the event was refused: the job is terminal (unless
 # re-opened) or, for progress/output, the event comes from an attempt that is not the
 # current one (a late or duplicate worker).
-_PUBLISH = """
+PUBLISH_SCRIPT = """
 local state = redis.call('HGET', KEYS[3], '_status')
 if (state == 'completed' or state == 'failed' or state == 'cancelled') and ARGV[10] ~= '1' then
   return 0
@@ -97,15 +98,52 @@ class Snapshot:
     output: str | None
 
 
-class EventChannel:
-    def __init__(
-        self, redis: Redis, keys: Keys, ttl: int, log_size: int = DEFAULT_LOG_SIZE
-    ) -> None:
-        self.redis = redis
+class Publishing:
+    """What the blocking channel and the worker's asyncio one (store/async_events.py)
+    share: an event as the KEYS and ARGV of one `PUBLISH_SCRIPT` call."""
+
+    def __init__(self, keys: Keys, ttl: int, log_size: int) -> None:
         self.keys = keys
         self.ttl = ttl
         self.log_size = log_size
-        self._script = redis.register_script(_PUBLISH)
+
+    def _call(
+        self,
+        job_id: str,
+        kind: EventKind,
+        payload: dict[str, Any],
+        attempt: int,
+        floor: int,
+        view: dict[str, Any] | None,
+        reopen: bool,
+    ) -> tuple[list[str], list[str | int]]:
+        body = json.dumps({"job_id": job_id, "type": kind, "ts": now_iso(), **payload})
+        pairs: list[str] = []
+        for name, value in (view or {}).items():
+            pairs += [name, json.dumps(value)]
+        args: list[str | int] = [
+            floor,
+            attempt,
+            kind,
+            body,
+            self.log_size,
+            self.ttl,
+            payload.get("delta", ""),
+            payload.get("stage") or "",
+            payload.get("status", ""),
+            "1" if reopen else "0",
+            *pairs,
+        ]
+        return [*self.keys.job_keys(job_id), self.keys.channel(job_id)], args
+
+
+class EventChannel(Publishing):
+    def __init__(
+        self, redis: Redis, keys: Keys, ttl: int, log_size: int = DEFAULT_LOG_SIZE
+    ) -> None:
+        super().__init__(keys, ttl, log_size)
+        self.redis = redis
+        self._script = redis.register_script(PUBLISH_SCRIPT)
 
     def publish(
         self,
@@ -123,24 +161,7 @@ class EventChannel:
         `floor` is the last seq the caller knows of (from the database), so numbering
         continues upwards even if Redis lost the counter.
         """
-        body = json.dumps({"job_id": job_id, "type": kind, "ts": now_iso(), **payload})
-        pairs: list[str] = []
-        for name, value in (view or {}).items():
-            pairs += [name, json.dumps(value)]
-        args = [
-            floor,
-            attempt,
-            kind,
-            body,
-            self.log_size,
-            self.ttl,
-            payload.get("delta", ""),
-            payload.get("stage") or "",
-            payload.get("status", ""),
-            "1" if reopen else "0",
-            *pairs,
-        ]
-        keys = [*self.keys.job_keys(job_id), self.keys.channel(job_id)]
+        keys, args = self._call(job_id, kind, payload, attempt, floor, view, reopen)
         return int(self._script(keys=keys, args=args))
 
     def snapshot(self, job_id: str) -> Snapshot:

@@ -6,7 +6,7 @@ place. Terminal events are therefore written once, whoever races to write them.
 
     pending | retrying ──claim──▶ running            (a new attempt; +1 attempts)
     running ──complete──▶ completed
-    running ──end_attempt | recover──▶ retrying     (transient, attempts left)
+    running ──end_attempt | recover | abandon──▶ retrying   (transient, attempts left)
                                    └──▶ failed      (permanent, or none left)
     running ──hand_back──▶ retrying                 (its worker is shutting down)
     pending | running | retrying ──cancel──▶ cancelled
@@ -23,6 +23,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import update
 from sqlmodel import Session, col
 
+from store import attempts
 from store import cancel as cancel_signal
 from store.backends import Backends
 from store.enqueued import forget_mark
@@ -153,18 +154,25 @@ def end_attempt(
 def recover(b: Backends, job_id: str, stale_before: datetime, backoff: Backoff) -> Job:
     """A running job whose lease went stale lost its worker: retry it (or give up).
 
-    Raises NotLost when the job is not running or its worker renewed the lease since.
+    Raises NotLost when the job is not running, or its lease holds (store/attempts.py).
     """
 
     def lost(job: Job) -> JobStatus:
-        if job.status != JobStatus.RUNNING or _lease_fresh(job, stale_before):
+        if job.status != JobStatus.RUNNING or attempts.lease_fresh(job, stale_before):
             raise NotLost(job_id)
         return _retry_or_fail(_lost_worker(job))(job)
 
-    def edit(job: Job) -> dict[str, Any]:
-        return _after_failure(b, _lost_worker(job), backoff, None)(job)
+    return _transition(b, job_id, lost, _after_lost_worker(b, backoff))
 
-    return _transition(b, job_id, lost, edit)
+
+def abandon(b: Backends, job_id: str, attempt: int, backoff: Backoff) -> Job:
+    """A running attempt that its own worker process no longer runs (its end could not be
+    recorded): retry the job (or give up), as for a lost worker."""
+
+    def lost(job: Job) -> JobStatus:
+        return _retry_or_fail(_lost_worker(job))(job)
+
+    return _transition(b, job_id, lost, _after_lost_worker(b, backoff), attempt=attempt)
 
 
 def hand_back(b: Backends, job_id: str, attempt: int, usage: dict[str, Any] | None) -> Job:
@@ -246,14 +254,17 @@ def _after_failure(
     return edit
 
 
+def _after_lost_worker(b: Backends, backoff: Backoff) -> Callable[[Job], dict[str, Any]]:
+    def edit(job: Job) -> dict[str, Any]:
+        return _after_failure(b, _lost_worker(job), backoff, None)(job)
+
+    return edit
+
+
 def _lost_worker(job: Job) -> Failure:
     where = f" ({job.worker})" if job.worker else ""
     message = f"the worker{where} running attempt {job.attempts} stopped responding"
     return Failure("worker_lost", message, transient=True)
-
-
-def _lease_fresh(job: Job, stale_before: datetime) -> bool:
-    return job.heartbeat_at is not None and job.heartbeat_at >= stale_before
 
 
 def _finish(b: Backends, job: Job, usage: dict[str, Any] | None) -> None:

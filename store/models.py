@@ -1,4 +1,5 @@
-"""The `job` table: one row per job, the system of record."""
+"""The tables: `job` (one row per job, the system of record), `worker` (one heartbeat per
+worker process) and `idempotency_key`."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ class Job(SQLModel, table=True):
     __tablename__ = "job"
     __table_args__ = (
         Index("ix_job_owner_created", "owner", "created_at"),
-        Index("ix_job_status", "status"),
+        # Serves status filters, and each worker's look at its own running jobs.
+        Index("ix_job_status_worker", "status", "worker"),
         Index("ix_job_finished", "finished_at"),
     )
 
@@ -75,12 +77,23 @@ class Job(SQLModel, table=True):
     finished_at: datetime | None = _time()
     # When a `retrying` job's next attempt starts.
     retry_at: datetime | None = _time()
-    # The running attempt's lease: its worker renews it; a stale one means a lost worker.
+    # The running attempt's lease: taken at its claim, then kept by the heartbeat of the
+    # worker process named in `worker` (see WorkerProcess); both stale: a lost worker.
     heartbeat_at: datetime | None = _time()
     worker: str | None = Field(default=None, max_length=200)
     updated_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
+
+
+class WorkerProcess(SQLModel, table=True):
+    """A worker process's heartbeat: one row per process, renewed with one UPDATE per
+    interval however many attempts it runs, keeping the lease of each of them."""
+
+    __tablename__ = "worker"
+
+    name: str = Field(primary_key=True, max_length=200)
+    heartbeat_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class IdempotencyKey(SQLModel, table=True):

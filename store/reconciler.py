@@ -1,8 +1,9 @@
 """The reconciler: the database is the system of record; Redis may lose messages.
 
 One pass puts back what was lost:
-- `running` jobs whose lease went stale: their worker died or hangs. The lifecycle
-  retries them (or gives up after the job's maximum of attempts), and they are sent.
+- `running` jobs whose lease went stale (store/attempts.py): their worker process died
+  or hangs. The lifecycle retries them (or gives up after the job's maximum of
+  attempts), and they are sent.
 - `pending` jobs, and `retrying` jobs whose `retry_at` has passed, with no message on
   its way (store/enqueued.py): Redis was flushed or restarted, or the send failed.
   They are sent again; a duplicate message is harmless, since claiming is conditional.
@@ -20,15 +21,18 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, or_, select
 
-from store import enqueued, jobs
+from store import attempts, enqueued, jobs
 from store.backends import Backends
-from store.models import Job, utcnow
+from store.models import Job, WorkerProcess, utcnow
 from store.retries import Backoff
 from store.status import IllegalTransition, JobStatus
 
 log = logging.getLogger(__name__)
 
 BATCH = 200
+# The heartbeat row of a worker process silent this long is dropped: its jobs were
+# recovered a lease after it went silent.
+FORGET_WORKERS_AFTER = timedelta(hours=1)
 Send = Callable[[Job], None]
 
 
@@ -59,6 +63,7 @@ def reconcile(
         done.recovered.append(job_id)
         if job.status == JobStatus.RETRYING:
             send(job)
+    attempts.forget_workers(b, now - FORGET_WORKERS_AFTER)
     waiting = _waiting(b, now - timedelta(seconds=grace_s))
     lost = set(enqueued.unmarked(b, [job.id for job in waiting]))
     for job in (job for job in waiting if job.id in lost):
@@ -69,11 +74,11 @@ def reconcile(
 
 
 def _stale_running(b: Backends, stale_before: datetime) -> list[str]:
-    lease = col(Job.heartbeat_at)
     query = (
         select(Job.id)
-        .where(Job.status == JobStatus.RUNNING.value)
-        .where(or_(lease < stale_before, lease.is_(None) & (col(Job.updated_at) < stale_before)))
+        .outerjoin(WorkerProcess, col(WorkerProcess.name) == col(Job.worker))
+        .where(col(Job.status) == JobStatus.RUNNING.value)
+        .where(attempts.lease_stale(stale_before))
         .limit(BATCH)
     )
     with Session(b.reader) as session:

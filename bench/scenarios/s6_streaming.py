@@ -7,7 +7,11 @@ enough threads for every job). The baseline relays the same streams in one proce
 no worker. Tokens delivered/s counts the tokens every client received over the time
 from the start signal to the last event; latency is arrival − the `output` event's `ts`
 (when the worker published the coalesced chunk); tokens lost compare each client's text
-with the job's result.
+with the job's result, and texts that differ from it count duplicates too (an attempt
+retried after its lease went stale streams its text again: tokens received then exceed
+the result's, and nothing is "lost"). The setup line says how the jobs spread over the
+two worker processes (Dramatiq prefetches twice its threads per process) and the CPU
+each process used while the jobs streamed.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ import signal
 from typing import Any
 
 import httpx
+from sqlalchemy import create_engine, text
 
 from bench import dbwrites
 from bench.env import BenchEnv
 from bench.load.child import Child
-from bench.measure import children
+from bench.measure import CpuWindow, children
 from bench.result import Check, Result, fmt
 from bench.sizes import Sizes
 from bench.workload import Workload, chat
@@ -79,16 +84,35 @@ def _ours(env: BenchEnv, sizes: Sizes, work: Workload) -> dict[str, Any]:
             ids = burst.result(timeout=300)["ids"]
             urls = [f"ws://127.0.0.1:{web.port}/jobs/{job_id}/events" for job_id in ids]
         finally:
+            servers = {"web": web.pid, "Valkey": env.valkey_pid}
+            cpu = CpuWindow({**{f"worker {pid}": pid for pid in pids}, **servers})
 
             def resume() -> None:
+                cpu.start()
                 for pid in pids:
                     os.kill(pid, signal.SIGCONT)
 
         result = _watch(env, urls, resume)
+        used = cpu.stop()
     finally:
         env.stop(web, worker)
     result["writes_per_job"] = dbwrites.count(database) / (sizes.s6_jobs + 1)
+    result["cpu_s"] = {
+        "workers": sum(v for name, v in used.items() if name.startswith("worker")),
+        **{name: used[name] for name in servers},
+    }
+    result["jobs_per_worker"] = _jobs_per_worker(database, len(pids))
     return result
+
+
+def _jobs_per_worker(database: str, processes: int) -> list[int]:
+    """How the jobs spread over the worker processes (Dramatiq's prefetch decides)."""
+    engine = create_engine(database)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT count(*) FROM job GROUP BY worker ORDER BY 1 DESC"))
+        counts = [int(count) for (count,) in rows]
+    engine.dispose()
+    return counts + [0] * (processes - len(counts))
 
 
 def _wait_finished(base_url: str, ids: list[str]) -> None:
@@ -125,6 +149,7 @@ def _figures(result: dict[str, Any]) -> dict[str, float]:
         "p99": stream.get("p99", float("nan")),
         "max": stream.get("max", float("nan")),
         "lost": result["tokens_lost"],
+        "differ": result["texts_differ"],
         "checked": result["texts_checked"],
         "seconds": window,
     }
@@ -133,6 +158,7 @@ def _figures(result: dict[str, Any]) -> dict[str, float]:
 def run(env: BenchEnv, sizes: Sizes) -> Result:
     work = chat(sizes.s6_ttft, sizes.s6_tps, sizes.s6_tokens)
     ours_raw = _ours(env, sizes, work)
+    cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in ours_raw["cpu_s"].items())
     ours, base = _figures(ours_raw), _figures(_baseline(env, sizes, work))
     rows = [
         [
@@ -145,12 +171,19 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
             fmt(f["p99"]),
             fmt(f["max"]),
             str(f["lost"]),
+            str(f["differ"]),
         ]
         for name, f in (("jobcast (worker → Redis → web)", ours), ("in-process relay", base))
     ]
     checks = [
         Check(
             "tokens lost", ours["lost"], "0", ours["lost"] == 0 and ours["checked"] == sizes.s6_jobs
+        ),
+        Check(
+            "texts that differ from the result (duplicates)",
+            ours["differ"],
+            "0",
+            ours["differ"] == 0,
         ),
         Check(
             "emit → client p99",
@@ -182,14 +215,17 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
             "p99 ms",
             "max ms",
             "tokens lost",
+            "texts ≠ result",
         ],
         rows,
         checks,
         setup=(
             f"Job: {work.name}; {sizes.s6_jobs:,} jobs, one WebSocket client each (one load "
             f"generator process). One web process; 2 worker processes × "
-            f"{-(-sizes.s6_jobs // 2)} threads. Database rows written per job: "
-            f"{ours_raw['writes_per_job']:.2f}."
+            f"{-(-sizes.s6_jobs // 2)} threads; jobs each worker process ran: "
+            f"{' / '.join(str(n) for n in ours_raw['jobs_per_worker'])} (warm-up job included). "
+            f"Database rows written per job: {ours_raw['writes_per_job']:.2f}. CPU seconds "
+            f"from the start signal to the last event: {cpu}."
         ),
         data={"ours": ours, "baseline": base, "writes_per_job": ours_raw["writes_per_job"]},
     )

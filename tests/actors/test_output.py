@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from actors.output import OutputStream
 
 
@@ -38,3 +40,19 @@ async def test_a_pause_in_the_stream_still_flushes_what_was_written() -> None:
         await asyncio.wait_for(published.wait(), timeout=2)
         assert chunks == ["first ", "second"]
     assert chunks == ["first ", "second"]
+
+
+async def test_text_whose_publish_failed_goes_out_with_the_next_flush() -> None:
+    chunks: list[str] = []
+    failures = [ConnectionError("Redis went away")]
+
+    async def publish(chunk: str) -> None:
+        if failures:
+            raise failures.pop()
+        chunks.append(chunk)
+
+    async with OutputStream(publish, interval=0.05) as out:
+        with pytest.raises(ConnectionError):
+            await out.write("first ")  # flushed at once, and refused
+        await out.write("second")
+    assert chunks == ["first second"]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC
 
 import pytest
+from redis.asyncio import Redis as AsyncRedis
 
 from store import jobs
+from store.async_events import AsyncEventChannel
 from store.backends import Backends
 from store.reporter import Reporter
 from store.status import TRANSITIONS, IllegalTransition, JobStatus, check_transition
@@ -106,42 +109,54 @@ def test_the_transition_table_is_checked() -> None:
     assert TRANSITIONS[JobStatus.COMPLETED] == frozenset()
 
 
-def test_progress_never_decreases_and_waits_for_completion_to_reach_100(
-    backends: Backends,
+@pytest.fixture
+async def events(backends: Backends, redis_url: str) -> AsyncIterator[AsyncEventChannel]:
+    """The asyncio event channel a worker publishes with, on this test's loop."""
+    redis = AsyncRedis.from_url(redis_url)
+    yield AsyncEventChannel(redis, backends.keys, ttl=3600)
+    await redis.aclose()
+
+
+async def test_progress_never_decreases_and_waits_for_completion_to_reach_100(
+    backends: Backends, events: AsyncEventChannel
 ) -> None:
     job_id = new_job(backends)
     jobs.claim(backends, job_id)
-    reporter = Reporter(backends, job_id, 1, persist_every=0)
-    shown = [reporter.progress(p, f"step {p}") for p in (10, 50, 30, 100)]
+    reporter = Reporter(backends, events, job_id, 1, persist_every=0)
+    shown = [await reporter.progress(p, f"step {p}") for p in (10, 50, 30, 100)]
     assert shown == [10, 50, 50, 99]
-    events = [e for e in backends.events.replay(job_id, 0) or [] if e.kind == "progress"]
-    assert [e.raw.count('"progress": 50') for e in events] == [0, 1, 1, 0]
+    published = [e for e in backends.events.replay(job_id, 0) or [] if e.kind == "progress"]
+    assert [e.raw.count('"progress": 50') for e in published] == [0, 1, 1, 0]
     assert jobs.get(backends, job_id).progress == 99
     with pytest.raises(ValueError):
-        reporter.progress(101)
+        await reporter.progress(101)
 
 
-def test_events_of_a_finished_job_are_refused(backends: Backends) -> None:
+async def test_events_of_a_finished_job_are_refused(
+    backends: Backends, events: AsyncEventChannel
+) -> None:
     job_id = new_job(backends)
     jobs.claim(backends, job_id)
-    reporter = Reporter(backends, job_id, 1)
-    reporter.output("answer", "partial")
+    reporter = Reporter(backends, events, job_id, 1)
+    await reporter.output("answer", "partial")
     jobs.fail(backends, job_id, 1, {"code": "internal", "message": "boom"})
     seq = jobs.get(backends, job_id).seq
-    reporter.progress(60, "late")
-    reporter.output("answer", " more")
+    await reporter.progress(60, "late")
+    await reporter.output("answer", " more")
     assert reporter.refused
     assert backends.events.snapshot(job_id).seq == seq
     assert jobs.get(backends, job_id).output == "partial"
 
 
-def test_progress_is_copied_to_the_row_at_a_bounded_rate(backends: Backends) -> None:
+async def test_progress_is_copied_to_the_row_at_a_bounded_rate(
+    backends: Backends, events: AsyncEventChannel
+) -> None:
     job_id = new_job(backends)
     jobs.claim(backends, job_id)
-    reporter = Reporter(backends, job_id, 1, persist_every=3600)
-    reporter.progress(10, "first")  # the claim wrote the row just now: not yet
-    reporter.progress(20, "second")
+    reporter = Reporter(backends, events, job_id, 1, persist_every=3600)
+    await reporter.progress(10, "first")  # the claim wrote the row just now: not yet
+    await reporter.progress(20, "second")
     assert jobs.get(backends, job_id).progress == 0
-    reporter.persist()
+    await reporter.persist()
     row = jobs.get(backends, job_id)
     assert (row.progress, row.message, row.seq) == (20, "second", reporter.last_seq)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from store import enqueued, jobs, reconciler
+from store import attempts, enqueued, jobs, reconciler
 from store.backends import Backends
-from store.models import Job, utcnow
+from store.models import Job, WorkerProcess, utcnow
 from store.retries import Backoff, Failure
 
 LATER = timedelta(seconds=60)
@@ -60,6 +61,33 @@ def test_a_running_job_whose_lease_went_stale_is_retried(isolated_backends: Back
     assert job.error is not None and "host:42" in job.error["message"]
     assert dead in sent
     assert jobs.get(b, alive).status == "running"
+
+
+def test_a_worker_process_that_beats_keeps_the_leases_of_all_its_jobs(
+    isolated_backends: Backends,
+) -> None:
+    b = isolated_backends
+    alive, dead = f"host:{uuid.uuid4().hex[:8]}", f"host:{uuid.uuid4().hex[:8]}"
+    kept, other, lost = new_job(b), new_job(b), new_job(b)
+    for job_id, worker in ((kept, alive), (other, alive), (lost, dead)):
+        jobs.claim(b, job_id, worker=worker)
+    with Session(b.engine) as session, session.begin():  # the claims' own leases ran out
+        ids = [kept, other, lost]
+        session.execute(
+            update(Job).where(col(Job.id).in_(ids)).values(heartbeat_at=utcnow() - LATER)
+        )
+    attempts.beat(b, dead)
+    with Session(b.engine) as session, session.begin():  # then that worker went silent
+        session.execute(
+            update(WorkerProcess)
+            .where(col(WorkerProcess.name) == dead)
+            .values(heartbeat_at=utcnow() - LATER)
+        )
+    # One statement renews both jobs' leases, and tells the worker what it runs.
+    assert attempts.beat(b, alive) == {kept: 1, other: 1}
+    done = run_pass(b, [], ahead=timedelta(0))
+    assert lost in done.recovered and not {kept, other} & set(done.recovered)
+    assert {jobs.get(b, j).status for j in (kept, other)} == {"running"}
 
 
 def test_a_job_that_keeps_losing_its_worker_gives_up(isolated_backends: Backends) -> None:
