@@ -25,6 +25,7 @@ from typing import Any
 from dramatiq import Broker, Message, Middleware, Worker
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import current_millis
+from dramatiq.worker import QUEUE_PREFETCH
 from redis import Redis
 from redis.exceptions import RedisError
 
@@ -66,6 +67,11 @@ class WakeUps(Middleware):
 
     def before_worker_boot(self, broker: Broker, worker: Worker) -> None:
         worker.worker_timeout = THREAD_TICK_MS
+        # Dramatiq prefetches twice its threads per queue. Jobs run for seconds to minutes,
+        # so a process holding messages it cannot start yet starves an idle neighbour (in
+        # S6 one of two processes ran all 1,000 jobs): take only what there are threads for.
+        if not QUEUE_PREFETCH:  # Dramatiq's own `dramatiq_queue_prefetch` variable wins
+            worker.queue_prefetch = worker.worker_threads
 
     def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
         threading.Thread(target=self._listen_forever, name="jobcast-wakeups", daemon=True).start()
