@@ -2,29 +2,59 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import NullPool
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# A pooled connection idle for this long is pinged before it is used again.
+PING_AFTER_IDLE_S = 5.0
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url)
-    # pool_pre_ping: a web process outlives database restarts. The timeouts keep a
-    # request against an unreachable database host under 5 s (then it answers 503):
-    # connecting gives up after 3 s, and a connection whose host went silent is dropped
-    # once what we sent stays unacknowledged for 4 s (TCP_USER_TIMEOUT, in ms).
-    return create_engine(
+    # The timeouts keep a request against an unreachable database host under 5 s (then
+    # it answers 503): connecting gives up after 3 s, and a connection whose host went
+    # silent is dropped once what we sent stays unacknowledged for 4 s (TCP_USER_TIMEOUT,
+    # in ms).
+    engine = create_engine(
         url,
-        pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,
         pool_timeout=5,
         connect_args={"connect_timeout": 3, "tcp_user_timeout": 4000},
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """A process outlives database restarts without a round trip per transaction.
+
+    pool_pre_ping would ping on every checkout. Here only a connection that sat idle for
+    PING_AFTER_IDLE_S is pinged (a restart during a quiet spell is found before a request
+    fails); one that breaks under load fails its statement once, and SQLAlchemy then
+    replaces every connection the pool held before that moment.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and checks out another (or a new one).
+            raise DisconnectionError(f"idle connection is gone: {error}") from error
 
 
 def _sqlite_engine(url: str) -> Engine:

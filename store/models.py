@@ -47,6 +47,9 @@ class Job(SQLModel, table=True):
     __tablename__ = "job"
     __table_args__ = (
         Index("ix_job_owner_created", "owner", "created_at"),
+        # The active-job cap counts an owner's unfinished jobs on every submit: without
+        # it the count would read every job the owner ever had.
+        Index("ix_job_owner_status", "owner", "status"),
         # Serves status filters, and each worker's look at its own running jobs.
         Index("ix_job_status_worker", "status", "worker"),
         Index("ix_job_finished", "finished_at"),

@@ -75,14 +75,22 @@ class Quotas:
         wait_ms = int(self._take(keys=keys, args=[burst, per_minute / 60_000]))
         return wait_ms / 1000
 
-    def active_jobs(self, owner: str) -> int:
-        query = (
-            select(func.count())
-            .select_from(Job)
+    def active_jobs(self, owner: str, up_to: int, session: Session | None = None) -> int:
+        """The owner's unfinished jobs, counted up to `up_to` (the cap): no further.
+
+        In `session` when given, else in a read-only transaction of its own.
+        """
+        active = (
+            select(col(Job.id))
             .where(Job.owner == owner, col(Job.status).in_(ACTIVE))
+            .limit(up_to)
+            .subquery()
         )
-        with Session(self.b.reader) as session:
-            return int(session.exec(query).one())
+        count = select(func.count()).select_from(active)
+        if session is not None:
+            return int(session.exec(count).one())
+        with Session(self.b.reader) as own:
+            return int(own.exec(count).one())
 
     def acquire_connection(self, owner: str, lease_id: str, cap: int, lease_s: float) -> bool:
         keys = [self.b.keys.ws_leases(owner)]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import RedisError
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,9 +40,13 @@ class SubmissionLimits:
     burst: int
     max_active: int
 
-    def check(self, owner: str) -> None:
-        """Raise RateLimited, or take one submission token (blocking: Redis, database)."""
-        if self.quotas.active_jobs(owner) >= self.max_active:
+    def check(self, owner: str, session: Session | None = None) -> None:
+        """Raise RateLimited, or take one submission token (blocking: Redis, database).
+
+        `session`, when given, is the transaction that will add the job: counting there
+        costs no connection of its own.
+        """
+        if self.quotas.active_jobs(owner, self.max_active, session) >= self.max_active:
             raise RateLimited(
                 "too_many_active_jobs",
                 f"{self.max_active} jobs are already pending or running; wait for one to finish",

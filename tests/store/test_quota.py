@@ -35,10 +35,11 @@ def test_active_jobs_are_the_pending_running_and_retrying_ones(backends: Backend
     quotas, who = Quotas(backends), owner()
     made = [jobs.create(backends, type="chat", params={"prompt": "x"}, owner=who) for _ in range(3)]
     jobs.claim(backends, made[1].id)
-    assert quotas.active_jobs(who) == 3
+    assert quotas.active_jobs(who, up_to=10) == 3
+    assert quotas.active_jobs(who, up_to=2) == 2  # counting stops at the cap
     jobs.fail(backends, made[2].id, None, {"code": "internal", "message": "x"})
-    assert quotas.active_jobs(who) == 2
-    assert quotas.active_jobs(owner()) == 0
+    assert quotas.active_jobs(who, up_to=10) == 2
+    assert quotas.active_jobs(owner(), up_to=10) == 0
 
 
 def test_connection_leases_are_capped_released_and_expire(backends: Backends) -> None:
