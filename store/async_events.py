@@ -16,14 +16,14 @@ import hashlib
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, ResponseError
 
 from store.events import DEFAULT_LOG_SIZE, PUBLISH_SCRIPT, EventKind, Publishing
 from store.keys import Keys
 
 # The most events in one pipeline: bounds how long packing one holds the loop.
 BATCH = 1000
-_SHA = hashlib.sha1(PUBLISH_SCRIPT.encode()).hexdigest()
+_SHA = hashlib.sha1(PUBLISH_SCRIPT.encode()).hexdigest().encode()
 
 Call = tuple[list[str], list[str | int], "asyncio.Future[int]"]
 
@@ -93,8 +93,38 @@ class AsyncEventChannel(Publishing):
                 future.set_result(int(reply))
 
     async def _pipeline(self, batch: list[Call]) -> list[Any]:
-        pipe = self.redis.pipeline(transaction=False)
-        for keys, args, _ in batch:
-            pipe.evalsha(_SHA, len(keys), *keys, *args)
-        replies: list[Any] = await pipe.execute(raise_on_error=False)
+        """Send the batch in one write and read its replies (an error reply as its exception).
+
+        Packed here rather than by redis-py's pipeline, whose per-argument encoding cost
+        more loop time than everything else about streaming text (about a quarter of a
+        worker's event loop with 500 jobs streaming at once).
+        """
+        packed = b"".join(
+            _pack([b"EVALSHA", _SHA, len(keys), *keys, *args]) for keys, args, _ in batch
+        )
+        pool = self.redis.connection_pool
+        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        try:
+            await connection.send_packed_command(packed)
+            replies: list[Any] = []
+            for _ in batch:
+                try:
+                    replies.append(await connection.read_response())
+                except ResponseError as error:  # the stream stays in step: read on
+                    replies.append(error)
+        except BaseException:
+            # Replies may be left unread (cancelled, timed out): never reuse the stream.
+            await connection.disconnect()
+            raise
+        finally:
+            await pool.release(connection)
         return replies
+
+
+def _pack(command: list[Any]) -> bytes:
+    """One command in RESP: an array of bulk strings."""
+    parts = [b"*%d\r\n" % len(command)]
+    for arg in command:
+        data = arg if isinstance(arg, bytes) else str(arg).encode()
+        parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
+    return b"".join(parts)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import signal
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -102,7 +103,23 @@ def _ours(env: BenchEnv, sizes: Sizes, work: Workload) -> dict[str, Any]:
         **{name: used[name] for name in servers},
     }
     result["jobs_per_worker"] = _jobs_per_worker(database, len(pids))
+    result["claims_s"], result["median_run_s"] = _timeline(database)
     return result
+
+
+def _timeline(database: str) -> tuple[float, float]:
+    """How long claiming every job took after the start signal, and the median job's
+    run (claim to completion): where the time beyond the model's own pace went."""
+    engine = create_engine(database)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT started_at, finished_at FROM job ORDER BY started_at"))
+        spans = [(_when(start), _when(end)) for start, end in rows][1:]  # [0]: the warm-up
+    engine.dispose()
+    if not spans:
+        return 0.0, 0.0
+    claims = (spans[-1][0] - spans[0][0]).total_seconds()
+    runs = sorted((end - start).total_seconds() for start, end in spans)
+    return claims, runs[len(runs) // 2]
 
 
 def _jobs_per_worker(database: str, processes: int) -> list[int]:
@@ -113,6 +130,11 @@ def _jobs_per_worker(database: str, processes: int) -> list[int]:
         counts = [int(count) for (count,) in rows]
     engine.dispose()
     return counts + [0] * (processes - len(counts))
+
+
+def _when(value: Any) -> datetime:
+    """A timestamp as the database returned it (SQLite: text)."""
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _wait_finished(base_url: str, ids: list[str]) -> None:
@@ -224,6 +246,9 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
             f"generator process). One web process; 2 worker processes × "
             f"{-(-sizes.s6_jobs // 2)} threads; jobs each worker process ran: "
             f"{' / '.join(str(n) for n in ours_raw['jobs_per_worker'])} (warm-up job included). "
+            f"All jobs were claimed within {ours_raw['claims_s']:.2f} s of the first; the "
+            f"median job ran {ours_raw['median_run_s']:.2f} s (claim to completion; the "
+            f"model alone takes {sizes.s6_ttft + sizes.s6_tokens / sizes.s6_tps:.2f} s). "
             f"Database rows written per job: {ours_raw['writes_per_job']:.2f}. CPU seconds "
             f"from the start signal to the last event: {cpu}."
         ),

@@ -25,7 +25,7 @@ async def test_concurrent_jobs_publish_together_each_in_order(
 
     async def stream(job_id: str) -> list[int]:
         return [
-            await events.publish(job_id, "output", {"stage": "s", "delta": f"{n} "}, attempt=1)
+            await events.publish(job_id, "output", {"stage": "s", "delta": f"{n}é✓ "}, attempt=1)
             for n in range(20)
         ]
 
@@ -36,7 +36,7 @@ async def test_concurrent_jobs_publish_together_each_in_order(
     assert seqs == [list(range(1, 21))] * len(jobs)
     with Redis.from_url(redis_url) as sync:
         blocking = EventChannel(sync, keys, ttl=60)
-        assert blocking.output_of(jobs[0]) == "".join(f"{n} " for n in range(20))
+        assert blocking.output_of(jobs[0]) == "".join(f"{n}é✓ " for n in range(20))
         # Refusals hold too: a stale attempt's events are not published.
         blocking.publish(jobs[0], "status", {"status": "running"}, attempt=2)
     redis = AsyncRedis.from_url(redis_url)
