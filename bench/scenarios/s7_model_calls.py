@@ -3,14 +3,18 @@
 The worker runs CONCURRENCY jobs at once (2 processes × CONCURRENCY/2 threads: Dramatiq
 holds a thread per in-flight message, async or not). Every job is one chat call on the
 simulated model, so a job lasts ttft + tokens ÷ tps seconds and the ceiling is
-CONCURRENCY ÷ that many jobs per second. Twice CONCURRENCY jobs are submitted at once;
-the achieved rate is their number over the time from the first start to the last
-finish (from the rows). Memory per in-flight job is the worker processes' peak RSS
-over their idle RSS, divided by CONCURRENCY.
+CONCURRENCY ÷ that many jobs per second. Twice CONCURRENCY jobs are submitted while the
+worker processes are paused (SIGSTOP, as in S6), so what is measured is the workers'
+concurrency, not how fast POST /jobs takes jobs (S1's subject); the achieved rate is
+their number over the time from the first start to the last finish (from the rows).
+Memory per in-flight job is the worker processes' peak RSS over their idle RSS, divided
+by CONCURRENCY.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from datetime import datetime
 
@@ -59,7 +63,13 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
             "--concurrency",
             "32",
         )
-        ids = burst.result(timeout=300)["ids"]
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            ids = burst.result(timeout=300)["ids"]
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
         rows = _wait_all(web.url, ids, timeout=300)
         peak_mib = peak.stop()
     finally:
@@ -71,7 +81,7 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
     first = starts[0]
     last = max(_stamp(row["finished_at"]) for row in rows)
     # Where the time beyond the ceiling goes: the first wave starting late (as fast as
-    # POST /jobs takes jobs), and jobs running longer than the model takes.
+    # the workers claim), and jobs running longer than the model takes.
     first_wave_s = starts[min(concurrency, len(starts)) - 1] - first
     lengths = sorted(_stamp(row["finished_at"]) - _stamp(row["started_at"]) for row in rows)
     median_length = lengths[len(lengths) // 2]
@@ -124,7 +134,8 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
         checks,
         setup=(
             f"Job: {work.name}. 2 worker processes × {concurrency // 2} threads; "
-            f"{jobs_count} jobs submitted at once by a load generator process; nobody watches. "
+            f"{jobs_count} jobs submitted by a load generator process while the worker "
+            f"processes were paused, then resumed; nobody watches. "
             f"The first {concurrency} jobs started within {first_wave_s:.2f} s of each other; "
             f"the median job ran {median_length:.2f} s (claim to completion)."
         ),
