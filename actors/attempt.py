@@ -27,7 +27,6 @@ from store.backends import Backends
 from store.models import Job
 from store.reporter import Reporter
 from store.retries import Backoff, Failure
-from store.settings import get_settings
 from store.status import IllegalTransition
 
 log = logging.getLogger(__name__)
@@ -59,7 +58,7 @@ async def run_attempt(rt: Runtime, job: Job) -> Job | None:
     usage = ctx.usage.as_json()
     if pipeline.cancelled():
         return await _with_retries(_stopped, b, job, running, usage)
-    return await _with_retries(_record, b, job, pipeline.result(), usage)
+    return await _with_retries(_record, b, job, pipeline.result(), usage, rt.backoff)
 
 
 async def _run_pipeline(job_type: JobType, job: Job, ctx: JobContext) -> Outcome:
@@ -90,11 +89,11 @@ def _crashed(job: Job, error: Exception) -> Failure:
     return Failure("internal", f"{type(error).__name__}: {error}")
 
 
-def _record(b: Backends, job: Job, outcome: Outcome, usage: dict[str, Any]) -> Job | None:
+def _record(
+    b: Backends, job: Job, outcome: Outcome, usage: dict[str, Any], backoff: Backoff
+) -> Job | None:
     try:
         if isinstance(outcome, Failure):
-            settings = get_settings()
-            backoff = Backoff(settings.retry_base_s, settings.retry_max_s)
             return jobs.end_attempt(b, job.id, job.attempts, outcome, backoff, usage)
         return jobs.complete(b, job.id, job.attempts, outcome, usage)
     except (IllegalTransition, jobs.StaleAttempt) as ended:

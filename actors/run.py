@@ -30,8 +30,6 @@ from actors.runtime import runtime
 from store import enqueued, jobs
 from store.backends import Backends
 from store.models import Job, utcnow
-from store.retries import Backoff
-from store.settings import get_settings
 from store.status import IllegalTransition, JobStatus
 
 log = logging.getLogger(__name__)
@@ -72,9 +70,8 @@ async def _run_job(job_id: str) -> None:
 @lru_cache(maxsize=1)
 def _lease() -> ProcessLease:
     """This process's lease, kept from its first job on."""
-    settings = get_settings()
-    backoff = Backoff(settings.retry_base_s, settings.retry_max_s)
-    return ProcessLease(runtime().backends, worker_name(), settings.lease_s, backoff, send_again)
+    rt = runtime()
+    return ProcessLease(rt.backends, worker_name(), rt.lease_s, rt.backoff, send_again)
 
 
 def _actor(name: str, queue: str, priority: int) -> dramatiq.Actor[[str], Any]:
@@ -140,11 +137,10 @@ def _claim(b: Backends, job_id: str) -> Job | None:
 
 def _take_over(b: Backends, job_id: str) -> bool:
     """A redelivered message of a running job: if its worker died, retry the job."""
-    settings = get_settings()
-    stale_before = utcnow() - timedelta(seconds=settings.lease_s)
-    backoff = Backoff(settings.retry_base_s, settings.retry_max_s)
+    rt = runtime()
+    stale_before = utcnow() - timedelta(seconds=rt.lease_s)
     try:
-        job = jobs.recover(b, job_id, stale_before, backoff)
+        job = jobs.recover(b, job_id, stale_before, rt.backoff)
     except (jobs.NotLost, IllegalTransition):
         return False
     log.warning("job %s: its worker was lost; now %s", job_id, job.status)

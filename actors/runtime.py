@@ -15,6 +15,7 @@ from actors.llm import LLMSetup, ModelTiers
 from actors.providers import make_provider
 from store.async_events import AsyncEventChannel
 from store.backends import REDIS_CONNECT_TIMEOUT_S, REDIS_SOCKET_TIMEOUT_S, Backends, connect
+from store.retries import Backoff
 from store.settings import Settings, get_settings
 
 # The event channel sends one pipeline at a time (store/async_events.py).
@@ -38,6 +39,8 @@ class Runtime:
     llm: LLMSetup
     redis_url: str
     ttl: int
+    lease_s: float  # how stale a running attempt's lease is when its worker is lost
+    backoff: Backoff  # when a failed attempt's job runs again
     # asyncio clients belong to the loop that uses them (Dramatiq runs one per process).
     _events: dict[asyncio.AbstractEventLoop, AsyncEventChannel] = field(default_factory=dict)
 
@@ -87,4 +90,7 @@ def runtime() -> Runtime:
     settings = get_settings()
     backends = connect(settings, name="jobcast-worker")  # checks REDIS_URL
     redis_url = settings.redis_url or ""
-    return Runtime(backends, llm_setup(settings), redis_url, settings.job_ttl)
+    backoff = Backoff(settings.retry_base_s, settings.retry_max_s)
+    return Runtime(
+        backends, llm_setup(settings), redis_url, settings.job_ttl, settings.lease_s, backoff
+    )

@@ -19,7 +19,7 @@ from store.keys import Keys
 
 EventKind = Literal["status", "progress", "output"]
 
-# KEYS: seq, log, view, output, channel
+# KEYS: seq, log, view, output, channel, status counters (see Keys.status_changes)
 # ARGV: floor, attempt, kind, body, log size, ttl, delta, output stage, status, reopen,
 #       then view field/value pairs.
 # Returns the event's seq, or 0 when the event was refused: the job is terminal (unless
@@ -44,6 +44,7 @@ redis.call('LTRIM', KEYS[2], -tonumber(ARGV[5]), -1)
 redis.call('HSET', KEYS[3], 'seq', seq)
 for i = 11, #ARGV, 2 do redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1]) end
 if ARGV[3] == 'status' then
+  redis.call('HINCRBY', KEYS[6], ARGV[9], 1)
   redis.call('HSET', KEYS[3], '_status', ARGV[9], '_attempt', ARGV[2])
   if ARGV[9] == 'running' or ARGV[9] == 'pending' then
     redis.call('DEL', KEYS[4])
@@ -134,7 +135,8 @@ class Publishing:
             "1" if reopen else "0",
             *pairs,
         ]
-        return [*self.keys.job_keys(job_id), self.keys.channel(job_id)], args
+        keys = [*self.keys.job_keys(job_id), self.keys.channel(job_id), self.keys.status_changes]
+        return keys, args
 
 
 class EventChannel(Publishing):

@@ -52,9 +52,18 @@ class Keys:
         return f"{self.namespace}:stats:duplicate_deliveries"
 
     @property
+    def status_changes(self) -> str:
+        """Hash of status → how many `status` events have been published with it."""
+        return f"{self.namespace}:stats:status_changes"
+
+    @property
     def dramatiq_namespace(self) -> str:
         """Prefix of the broker's own keys."""
         return f"{self.namespace}-dramatiq"
+
+    def dramatiq_queue(self, queue_name: str) -> str:
+        """The broker's list of message ids waiting on a queue (Dramatiq's naming)."""
+        return f"{self.dramatiq_namespace}:{queue_name}"
 
     def enqueued(self, job_id: str) -> str:
         """Set while a `run_job` message for the job is on its way (see store/enqueued.py)."""

@@ -15,7 +15,7 @@ from store import apikeys
 from store.backends import connect
 from store.quota import Quotas
 from store.settings import Settings, redact_url, settings_or_exit
-from web import dashboard, events_ws, health, job_actions, jobs_api, limits
+from web import dashboard, events_ws, health, job_actions, jobs_api, limits, metrics
 from web.connections import ConnectionCap
 from web.errors import HANDLERS
 from web.keyring import Keyring
@@ -57,6 +57,7 @@ def create_app(settings: Settings) -> Starlette:
         *job_actions.routes,
         *events_ws.routes,
         *health.routes,
+        *metrics.routes,
         Route("/openapi.json", openapi, methods=["GET"]),
         *dashboard.routes,
     ]

@@ -14,8 +14,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from store.backends import Backends
-
-WORKER_WINDOW_S = 30
+from store.metrics import WORKER_WINDOW_S
 
 
 def _check(b: Backends) -> dict[str, Any]:

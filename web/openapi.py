@@ -206,6 +206,19 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": {"description": "an HTML page", "content": {"text/html": {}}}},
             }
         },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus metrics",
+                "description": "Unfinished jobs by status, status changes, queue lengths, "
+                "live workers, this process's WebSocket connections (see README).",
+                "responses": {
+                    "200": {
+                        "description": "Prometheus text exposition format 0.0.4",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
         "/health": {
             "get": {
                 "summary": "Database, Redis and live workers",

@@ -73,6 +73,7 @@ def test_with_the_database_away_the_api_answers_503_within_5_s(
                 body = {"type": "flaky", "params": {}} if method == "POST" else None
                 response = api.request(method, path, json=body)
                 answers.append((response.status_code, time.monotonic() - started, response))
+            scraped = api.get("/metrics")  # still answers, and says what is down
             shutil.move(away, database)
             after = api.get(f"/jobs/{job_id}")
     finally:
@@ -82,6 +83,10 @@ def test_with_the_database_away_the_api_answers_503_within_5_s(
         assert response.json()["error"]["code"] == "unavailable"
         assert took < 5
     assert (after.status_code, after.json()["status"]) == (200, "completed")
+    assert scraped.status_code == 200
+    lines = scraped.text.splitlines()
+    assert {"jobcast_database_up 0", "jobcast_redis_up 1"} <= set(lines)
+    assert not any(line.startswith("jobcast_jobs{") for line in lines)
 
 
 def test_with_postgresql_unreachable_the_api_answers_503_within_5_s(

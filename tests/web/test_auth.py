@@ -27,6 +27,7 @@ PROTECTED = [
     ("GET", "/jobs/0123456789abcdef0123456789abcdef"),
     ("GET", "/job-types"),
     ("GET", "/openapi.json"),
+    ("GET", "/metrics"),
     ("GET", "/no-such-route"),
 ]
 
