@@ -9,8 +9,12 @@ import argparse
 import asyncio
 import json
 import time
+from typing import TYPE_CHECKING
 
 from bench.load.http import Pool, request_bytes
+
+if TYPE_CHECKING:
+    from bench.load.child import Child
 
 
 async def burst(port: int, body: bytes, count: int, concurrency: int) -> dict[str, object]:
@@ -37,6 +41,17 @@ async def burst(port: int, body: bytes, count: int, concurrency: int) -> dict[st
     end = time.time()
     pool.close()
     return {"start": start, "end": end, "ids": ids, "latencies_ms": latencies, "errors": errors}
+
+
+def submit_burst(port: int, body: bytes, count: int, concurrency: int) -> Child:
+    """Start a load generator process submitting `count` jobs; `.result()` has its figures."""
+    from bench.load.child import Child  # not at the top: the load generator itself skips it
+
+    return Child(
+        "bench.load.burst",
+        *("--port", str(port), "--body", body.decode()),
+        *("--count", str(count), "--concurrency", str(concurrency)),
+    )
 
 
 def main() -> None:

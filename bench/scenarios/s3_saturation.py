@@ -17,7 +17,7 @@ from redis import Redis
 from bench import dbwrites
 from bench.baselines import bare_actor
 from bench.env import BenchEnv
-from bench.load.child import Child
+from bench.load.burst import submit_burst
 from bench.load.events import Finished
 from bench.result import Check, Result, fmt
 from bench.sizes import Sizes
@@ -38,30 +38,10 @@ def _ours(env: BenchEnv, sizes: Sizes) -> dict[str, float]:
     finished.start()
     try:
         env.wait_web(web)
-        warm = Child(
-            "bench.load.burst",
-            "--port",
-            str(web.port),
-            "--body",
-            work.body.decode(),
-            "--count",
-            "20",
-            "--concurrency",
-            "4",
-        )
+        warm = submit_burst(web.port, work.body, 20, 4)
         warm.result(timeout=60)
         finished.wait_for(20, timeout=60)
-        child = Child(
-            "bench.load.burst",
-            "--port",
-            str(web.port),
-            "--body",
-            work.body.decode(),
-            "--count",
-            str(sizes.s3_jobs),
-            "--concurrency",
-            "16",
-        )
+        child = submit_burst(web.port, work.body, sizes.s3_jobs, 16)
         submitted = child.result(timeout=300)
         finished.wait_for(20 + sizes.s3_jobs, timeout=300)
         last = max(finished.times[job_id] for job_id in submitted["ids"])

@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, text
 
 from bench import dbwrites
 from bench.env import BenchEnv
+from bench.load.burst import submit_burst
 from bench.load.child import Child
 from bench.measure import CpuWindow, children
 from bench.result import Check, Result, fmt
@@ -54,34 +55,14 @@ def _ours(env: BenchEnv, sizes: Sizes, work: Workload) -> dict[str, Any]:
     worker = env.dramatiq("s6-worker", "actors", settings, processes=2, threads=threads)
     try:
         env.wait_web(web)
-        submit = Child(
-            "bench.load.burst",
-            "--port",
-            str(web.port),
-            "--body",
-            work.body.decode(),
-            "--count",
-            "1",
-            "--concurrency",
-            "1",
-        )
+        submit = submit_burst(web.port, work.body, 1, 1)
         warm = submit.result(timeout=60)["ids"]
         _wait_finished(web.url, warm)
         pids = children(worker.pid)
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
         try:
-            burst = Child(
-                "bench.load.burst",
-                "--port",
-                str(web.port),
-                "--body",
-                work.body.decode(),
-                "--count",
-                str(sizes.s6_jobs),
-                "--concurrency",
-                "32",
-            )
+            burst = submit_burst(web.port, work.body, sizes.s6_jobs, 32)
             ids = burst.result(timeout=300)["ids"]
             urls = [f"ws://127.0.0.1:{web.port}/jobs/{job_id}/events" for job_id in ids]
         finally:

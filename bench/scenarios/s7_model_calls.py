@@ -22,7 +22,7 @@ import httpx
 
 from bench import dbwrites
 from bench.env import BenchEnv
-from bench.load.child import Child
+from bench.load.burst import submit_burst
 from bench.measure import PeakRss, children, rss_mib
 from bench.result import Check, Result, fmt
 from bench.sizes import Sizes
@@ -52,17 +52,7 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
         idle = sum(rss_mib(pid) for pid in pids)
         peak = PeakRss(pids)
         peak.start()
-        burst = Child(
-            "bench.load.burst",
-            "--port",
-            str(web.port),
-            "--body",
-            work.body.decode(),
-            "--count",
-            str(jobs_count),
-            "--concurrency",
-            "32",
-        )
+        burst = submit_burst(web.port, work.body, jobs_count, 32)
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
         try:
