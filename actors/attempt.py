@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from dramatiq.asyncio import get_event_loop_thread
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
@@ -38,14 +42,43 @@ RECORD_TRIES = 5
 Outcome = dict[str, Any] | Failure
 
 
-async def run_attempt(rt: Runtime, job: Job) -> Job | None:
-    """Run the attempt `job.attempts`; returns the row as recorded (None if it ended elsewhere)."""
+@dataclass(frozen=True)
+class Ending:
+    """How an attempt's pipeline ended: `outcome` None when it was stopped."""
+
+    outcome: Outcome | None
+    running: Running
+    usage: dict[str, Any]
+
+
+def run_attempt(rt: Runtime, job: Job, on_loop: Callable[[], None]) -> Job | None:
+    """Run the attempt `job.attempts`; returns the row as recorded (None if it ended elsewhere).
+
+    Called in the Dramatiq worker thread that holds the message. Only the pipeline runs
+    on the process's event loop (after `on_loop()` there); its end is written by one of
+    the runtime's database threads, so the loop, which carries every streaming job of
+    the process, spends no time on a thread hop and a transaction per job.
+    """
     b = rt.backends
     job_type = JOB_TYPES.get(job.type)
     if job_type is None:
         error = {"code": "internal", "message": f"no job type {job.type!r} on this worker"}
-        return await asyncio.to_thread(jobs.fail, b, job.id, job.attempts, error)
-    reporter = Reporter(b, rt.events(), job.id, job.attempts)
+        return rt.in_database_thread(jobs.fail, b, job.id, job.attempts, error)
+    loop_thread = get_event_loop_thread()
+    if loop_thread is None:
+        raise RuntimeError("the AsyncIO middleware has no event loop running")
+    ending: Ending = loop_thread.run_coroutine(_pipeline_ending(rt, job_type, job, on_loop))
+    if ending.outcome is None:
+        return rt.in_database_thread(_with_retries, _stopped, b, job, ending.running, ending.usage)
+    args = (ending.outcome, ending.usage, rt.backoff)
+    return rt.in_database_thread(_with_retries, _record, b, job, *args)
+
+
+async def _pipeline_ending(
+    rt: Runtime, job_type: JobType, job: Job, on_loop: Callable[[], None]
+) -> Ending:
+    on_loop()
+    reporter = Reporter(rt.backends, rt.events(), job.id, job.attempts)
     ctx = JobContext(job.id, job.attempts, reporter, rt.llm)
     pipeline = asyncio.create_task(_run_pipeline(job_type, job, ctx))
     with ACTIVE.track(job.id, job.attempts, pipeline, ctx.stopped) as running:
@@ -57,8 +90,8 @@ async def run_attempt(rt: Runtime, job: Job) -> Job | None:
     await ctx.finish_reporting()
     usage = ctx.usage.as_json()
     if pipeline.cancelled():
-        return await _with_retries(_stopped, b, job, running, usage)
-    return await _with_retries(_record, b, job, pipeline.result(), usage, rt.backoff)
+        return Ending(None, running, usage)
+    return Ending(pipeline.result(), running, usage)
 
 
 async def _run_pipeline(job_type: JobType, job: Job, ctx: JobContext) -> Outcome:
@@ -113,15 +146,15 @@ def _stopped(b: Backends, job: Job, running: Running, usage: dict[str, Any]) -> 
     return None
 
 
-async def _with_retries(record: Any, b: Backends, job: Job, *args: Any) -> Job | None:
+def _with_retries(record: Any, b: Backends, job: Job, *args: Any) -> Job | None:
     """Write an attempt's end; it exists only in memory, so ride out a short blip."""
     for attempt in range(RECORD_TRIES):
         try:
-            result: Job | None = await asyncio.to_thread(record, b, job, *args)
+            result: Job | None = record(b, job, *args)
             return result
         except INFRASTRUCTURE_ERRORS as error:
             if attempt == RECORD_TRIES - 1:
                 raise
             log.warning("job %s: recording the attempt failed (%s); retrying", job.id, error)
-            await asyncio.sleep(0.5 * 2**attempt)
+            time.sleep(0.5 * 2**attempt)
     return None

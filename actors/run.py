@@ -12,7 +12,6 @@ default) and, of the messages it holds, starts high ones first, then normal, the
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 from functools import lru_cache
@@ -52,19 +51,26 @@ def _redeliver(retries: int, error: BaseException) -> bool:
     return retries < CLAIM_REDELIVERIES and isinstance(error, INFRASTRUCTURE_ERRORS)
 
 
-async def _run_job(job_id: str) -> None:
-    runtime().adopt_loop()
-    b = runtime().backends
-    _lease().keep()
-    job = await asyncio.to_thread(_claim, b, job_id)
+def _run_job(job_id: str) -> None:
+    # A plain function, not a coroutine: the claim and the record of the attempt's end
+    # go from here, the Dramatiq thread that holds the message, to the runtime's database
+    # threads; only the pipeline goes to the event loop (actors/attempt.py).
+    rt = runtime()
+    job = rt.in_database_thread(_claim, rt.backends, job_id)
     if job is None:
         return
     try:
-        ended = await run_attempt(runtime(), job)
+        ended = run_attempt(rt, job, on_loop=_on_loop)
     finally:
         ACTIVE.release(job.id, job.attempts)
     if ended is not None and ended.status == JobStatus.RETRYING:
-        await asyncio.to_thread(send_again, b, ended)
+        send_again(rt.backends, ended)
+
+
+def _on_loop() -> None:
+    """On the event loop, before each pipeline: its threads and channel, the lease."""
+    runtime().adopt_loop()
+    _lease().keep()
 
 
 @lru_cache(maxsize=1)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, TypeVar
 
 from dramatiq.asyncio import get_event_loop_thread
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -20,17 +23,23 @@ from store.settings import Settings, get_settings
 
 # The event channel sends one pipeline at a time (store/async_events.py).
 EVENT_CONNECTIONS = 2
-# Threads for the database calls of a worker's attempts (claims, progress copies, ends).
-# asyncio's default pool has min(32, cores + 4): 6 on two cores, too few for hundreds
-# of attempts, while each call mostly waits for the database. One under the engine's
-# 15 connections (store/db.py), so the maintenance thread always finds one.
-DATABASE_THREADS = 14
+# The worker's share of its engine's 15 pooled connections (store/db.py): beyond them a
+# thread waits for the pool and gives up after 5 s. Dramatiq's threads (hundreds of them)
+# hand their claims and attempt ends to DATABASE_TURNS threads rather than each opening
+# a transaction: hundreds of threads taking turns cost more CPU than the work. The
+# event loop's own database calls (progress copies) use DATABASE_THREADS threads. One
+# connection is left for the maintenance thread.
+DATABASE_TURNS = 8
+DATABASE_THREADS = 6
 # Dramatiq holds a thread per in-flight message, even for async actors; each wakes every
 # `interrupt_check_ival` (0.1 s by default) to look for an interrupt (the TimeLimit
 # backstop). At 500 messages a process those 5,000 wakeups a second cost a quarter of the
 # worker's CPU in S6 (bench/). Pipelines end themselves (actors/attempt.py): once a
 # second is plenty for a backstop.
 INTERRUPT_CHECK_S = 1.0
+
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,15 @@ class Runtime:
     ttl: int
     lease_s: float  # how stale a running attempt's lease is when its worker is lost
     backoff: Backoff  # when a failed attempt's job runs again
+    # Where worker threads send their database work (see DATABASE_TURNS).
+    database: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(DATABASE_TURNS, "jobcast-db-turn")
+    )
+
+    def in_database_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` on one of the database threads; blocks this thread until it is done."""
+        return self.database.submit(fn, *args).result()
+
     # asyncio clients belong to the loop that uses them (Dramatiq runs one per process).
     _events: dict[asyncio.AbstractEventLoop, AsyncEventChannel] = field(default_factory=dict)
 
@@ -85,8 +103,17 @@ def llm_setup(settings: Settings) -> LLMSetup:
     return LLMSetup(provider, models, concurrency=settings.llm_concurrency)
 
 
-@lru_cache(maxsize=1)
+_BUILDING = threading.Lock()
+
+
 def runtime() -> Runtime:
+    """The process's Runtime; the first of the worker threads to ask builds it."""
+    with _BUILDING:  # lru_cache alone would let two threads build one each
+        return _build()
+
+
+@lru_cache(maxsize=1)
+def _build() -> Runtime:
     settings = get_settings()
     backends = connect(settings, name="jobcast-worker")  # checks REDIS_URL
     redis_url = settings.redis_url or ""
