@@ -46,12 +46,29 @@ CLOSE_WAIT_S = 30.0
 class Stream:
     """What one connection has sent so far, and the means to send more."""
 
+    __slots__ = ("b", "done", "first", "job_id", "last", "ws")
+
     def __init__(self, ws: WebSocket, b: Backends, job_id: str) -> None:
         self.ws = ws
         self.b = b
         self.job_id = job_id
         self.last = 0
         self.done = False
+        self.first: dict[str, Any] | None = None  # the view read at the start, until sent
+
+    async def read_first(self, owner: str) -> None:
+        """Read the job's view as `owner` (JobNotFound when it is not theirs)."""
+        # One trip to a worker thread and the database both checks the owner and is the
+        # snapshot.
+        self.first = await run_in_threadpool(self._job_view, owner)
+
+    async def start(self, after: int | None) -> None:
+        """The first messages: the snapshot read first, or what follows `after`."""
+        view, self.first = self.first, None  # not kept for the connection's life
+        if after is None:
+            await self.send_snapshot(view)
+        else:
+            await self.catch_up(after)
 
     async def send_snapshot(self, job: dict[str, Any] | None = None) -> None:
         """Send the job's view: `job` if it was just read, else a fresh read."""
@@ -145,60 +162,90 @@ async def _admitted(ws: WebSocket, gate: Gate) -> int | None:
 
 async def _job_stream(ws: WebSocket, owner: str, inbound: Inbound) -> int | None:
     job_id = ws.path_params["job_id"]
-    b: Backends = ws.app.state.backends
     hub: Hub = ws.app.state.hub
     try:
         after = _after(ws)
     except ValueError:
         return CLOSE_BAD_REQUEST
-    stream = Stream(ws, b, job_id)
-    # Subscribed before the one read that both checks the owner and is the snapshot
-    # (one trip to a worker thread and the database, not two, before the first message).
+    stream = Stream(ws, ws.app.state.backends, job_id)
+    # Subscribed before the snapshot is read: no event falls between the two.
     sub = hub.subscribe(job_id)
     try:
         try:
-            view = await run_in_threadpool(stream._job_view, owner)
+            await stream.read_first(owner)
         except jobs.JobNotFound:
             return CLOSE_NOT_FOUND
-        return await _serve(stream, sub, after, inbound, view)
+        return await _serve(stream, sub, after, inbound)
     finally:
         hub.unsubscribe(sub)
 
 
-async def _serve(
-    stream: Stream, sub: Subscription, after: int | None, inbound: Inbound, view: dict[str, Any]
-) -> int | None:
-    """Run the connection; returns the close code, or None when the client left."""
+class Stop:
+    """Ends the serving task from outside: the client left or broke a rule, or the relay
+    ended the subscription. Cancelling that task is what frees a send blocked on a
+    client that does not read."""
 
-    async def pump() -> None:
-        if after is None:
-            await stream.send_snapshot(view)
+    __slots__ = ("armed", "code", "requested", "sub", "task")
+
+    def __init__(self, task: asyncio.Task[Any], sub: Subscription) -> None:
+        self.task = task
+        self.sub = sub
+        self.code: int | None = None
+        self.requested = False
+        self.armed = True
+
+    def now(self, code: int | None) -> None:
+        if self.armed and not self.requested:
+            self.requested, self.code = True, code
+            self.task.cancel()
+
+    def relay_ended(self) -> None:
+        self.now(self.sub.close_code)
+
+    def client_done(self, reader: asyncio.Task[int | None]) -> None:
+        if reader.cancelled():
+            return
+        error = reader.exception()
+        if error is not None:
+            log.error("job %s: reading the client failed: %r", self.sub.job_id, error)
+            self.now(CLOSE_INTERNAL)
         else:
-            await stream.catch_up(after)
-        await stream.follow(sub)
+            self.now(reader.result())  # a broken rule, or None: the client left
 
-    tasks = {
-        "pump": asyncio.create_task(pump()),
-        "client": asyncio.create_task(inbound.drain()),
-        "ended": asyncio.create_task(sub.ended.wait()),
-    }
-    done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
-    for task in tasks.values():
-        task.cancel()
-    await asyncio.gather(*tasks.values(), return_exceptions=True)
-    pump_task = tasks["pump"]
-    if pump_task in done:
-        error = pump_task.exception()
-        if error is None:
-            return 1000
-        if isinstance(error, WebSocketDisconnect):
-            return None
+
+async def _serve(
+    stream: Stream, sub: Subscription, after: int | None, inbound: Inbound
+) -> int | None:
+    """Send the job's events from this task while one more reads the client; returns the
+    close code, or None when the client left. (One task per connection beyond the one
+    uvicorn runs it in: each costs memory on every open connection.)"""
+    task = asyncio.current_task()
+    assert task is not None
+    stop = Stop(task, sub)
+    reader = asyncio.create_task(inbound.drain())
+    reader.add_done_callback(stop.client_done)
+    sub.on_end = stop.relay_ended
+    if sub.close_code is not None:  # the relay had lost Redis already
+        stop.relay_ended()
+    try:
+        await stream.start(after)
+        await stream.follow(sub)
+        return 1000
+    except asyncio.CancelledError:
+        if not stop.requested:
+            raise
+        task.uncancel()
+        return stop.code
+    except WebSocketDisconnect:
+        return None
+    except Exception as error:
         log.error("job %s: event stream failed: %r", stream.job_id, error)
         return CLOSE_INTERNAL
-    if tasks["ended"] in done:
-        return sub.close_code
-    code: int | None = tasks["client"].result()  # a broken rule, or None: the client left
-    return code
+    finally:
+        stop.armed = False
+        sub.on_end = None
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
 
 
 routes = [WebSocketRoute("/jobs/{job_id}/events", job_events)]
