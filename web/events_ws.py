@@ -62,13 +62,14 @@ class Stream:
         # snapshot.
         self.first = await run_in_threadpool(self._job_view, owner)
 
-    async def start(self, after: int | None) -> None:
-        """The first messages: the snapshot read first, or what follows `after`."""
+    async def run(self, sub: Subscription, after: int | None) -> None:
+        """The snapshot read first (or what follows `after`), then every later event."""
         view, self.first = self.first, None  # not kept for the connection's life
         if after is None:
             await self.send_snapshot(view)
         else:
             await self.catch_up(after)
+        await self.follow(sub)
 
     async def send_snapshot(self, job: dict[str, Any] | None = None) -> None:
         """Send the job's view: `job` if it was just read, else a fresh read."""
@@ -181,9 +182,8 @@ async def _job_stream(ws: WebSocket, owner: str, inbound: Inbound) -> int | None
 
 
 class Stop:
-    """Ends the serving task from outside: the client left or broke a rule, or the relay
-    ended the subscription. Cancelling that task is what frees a send blocked on a
-    client that does not read."""
+    """Ends the task that reads the client from outside: the events are all sent (or
+    sending failed), or the relay ended the subscription."""
 
     __slots__ = ("armed", "code", "requested", "sub", "task")
 
@@ -202,50 +202,49 @@ class Stop:
     def relay_ended(self) -> None:
         self.now(self.sub.close_code)
 
-    def client_done(self, reader: asyncio.Task[int | None]) -> None:
-        if reader.cancelled():
+    def pump_done(self, pump: asyncio.Task[None]) -> None:
+        if pump.cancelled():
             return
-        error = reader.exception()
-        if error is not None:
-            log.error("job %s: reading the client failed: %r", self.sub.job_id, error)
-            self.now(CLOSE_INTERNAL)
+        error = pump.exception()
+        if error is None:
+            self.now(1000)
+        elif isinstance(error, WebSocketDisconnect):
+            self.now(None)
         else:
-            self.now(reader.result())  # a broken rule, or None: the client left
+            log.error("job %s: event stream failed: %r", self.sub.job_id, error)
+            self.now(CLOSE_INTERNAL)
 
 
 async def _serve(
     stream: Stream, sub: Subscription, after: int | None, inbound: Inbound
 ) -> int | None:
-    """Send the job's events from this task while one more reads the client; returns the
-    close code, or None when the client left. (One task per connection beyond the one
-    uvicorn runs it in: each costs memory on every open connection.)"""
+    """Read the client in this task while one more sends the job's events; returns the
+    close code, or None when the client left.
+
+    One task per connection beyond the one uvicorn runs it in (each costs memory on
+    every open connection), and the events go from that one: it resumes through a few
+    frames per event, not through every middleware's as this task does.
+    """
     task = asyncio.current_task()
     assert task is not None
     stop = Stop(task, sub)
-    reader = asyncio.create_task(inbound.drain())
-    reader.add_done_callback(stop.client_done)
+    pump = asyncio.create_task(stream.run(sub, after))
+    pump.add_done_callback(stop.pump_done)
     sub.on_end = stop.relay_ended
     if sub.close_code is not None:  # the relay had lost Redis already
         stop.relay_ended()
     try:
-        await stream.start(after)
-        await stream.follow(sub)
-        return 1000
+        return await inbound.drain()  # a broken rule, or None: the client left
     except asyncio.CancelledError:
         if not stop.requested:
             raise
         task.uncancel()
         return stop.code
-    except WebSocketDisconnect:
-        return None
-    except Exception as error:
-        log.error("job %s: event stream failed: %r", stream.job_id, error)
-        return CLOSE_INTERNAL
     finally:
         stop.armed = False
         sub.on_end = None
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
+        pump.cancel()
+        await asyncio.gather(pump, return_exceptions=True)
 
 
 routes = [WebSocketRoute("/jobs/{job_id}/events", job_events)]

@@ -32,8 +32,9 @@ CLOSE_RELAY_LOST = 1012  # "service restart": the relay lost Redis; resume with 
 class Subscription:
     """One connection's queue of its job's events.
 
-    There is one per open WebSocket, so it holds as little as it can while idle: no
-    queue until an event waits in it, a future only while a reader waits.
+    There is one per open WebSocket, so it holds as little as it can: no queue until its
+    first event (then kept: making one per event costs more CPU than it saves), a future
+    only while a reader waits.
     """
 
     __slots__ = ("_events", "_waiter", "close_code", "job_id", "limit", "on_end")
@@ -70,10 +71,7 @@ class Subscription:
                 await self._waiter
             finally:
                 self._waiter = None
-        event = self._events.popleft()
-        if not self._events:
-            self._events = None
-        return event
+        return self._events.popleft()
 
 
 class Hub:
