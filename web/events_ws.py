@@ -46,12 +46,30 @@ CLOSE_WAIT_S = 30.0
 class Stream:
     """What one connection has sent so far, and the means to send more."""
 
+    __slots__ = ("b", "done", "first", "job_id", "last", "ws")
+
     def __init__(self, ws: WebSocket, b: Backends, job_id: str) -> None:
         self.ws = ws
         self.b = b
         self.job_id = job_id
         self.last = 0
         self.done = False
+        self.first: dict[str, Any] | None = None  # the view read at the start, until sent
+
+    async def read_first(self, owner: str) -> None:
+        """Read the job's view as `owner` (JobNotFound when it is not theirs)."""
+        # One trip to a worker thread and the database both checks the owner and is the
+        # snapshot.
+        self.first = await run_in_threadpool(self._job_view, owner)
+
+    async def run(self, sub: Subscription, after: int | None) -> None:
+        """The snapshot read first (or what follows `after`), then every later event."""
+        view, self.first = self.first, None  # not kept for the connection's life
+        if after is None:
+            await self.send_snapshot(view)
+        else:
+            await self.catch_up(after)
+        await self.follow(sub)
 
     async def send_snapshot(self, job: dict[str, Any] | None = None) -> None:
         """Send the job's view: `job` if it was just read, else a fresh read."""
@@ -145,60 +163,88 @@ async def _admitted(ws: WebSocket, gate: Gate) -> int | None:
 
 async def _job_stream(ws: WebSocket, owner: str, inbound: Inbound) -> int | None:
     job_id = ws.path_params["job_id"]
-    b: Backends = ws.app.state.backends
     hub: Hub = ws.app.state.hub
     try:
         after = _after(ws)
     except ValueError:
         return CLOSE_BAD_REQUEST
-    stream = Stream(ws, b, job_id)
-    # Subscribed before the one read that both checks the owner and is the snapshot
-    # (one trip to a worker thread and the database, not two, before the first message).
+    stream = Stream(ws, ws.app.state.backends, job_id)
+    # Subscribed before the snapshot is read: no event falls between the two.
     sub = hub.subscribe(job_id)
     try:
         try:
-            view = await run_in_threadpool(stream._job_view, owner)
+            await stream.read_first(owner)
         except jobs.JobNotFound:
             return CLOSE_NOT_FOUND
-        return await _serve(stream, sub, after, inbound, view)
+        return await _serve(stream, sub, after, inbound)
     finally:
         hub.unsubscribe(sub)
 
 
-async def _serve(
-    stream: Stream, sub: Subscription, after: int | None, inbound: Inbound, view: dict[str, Any]
-) -> int | None:
-    """Run the connection; returns the close code, or None when the client left."""
+class Stop:
+    """Ends the task that reads the client from outside: the events are all sent (or
+    sending failed), or the relay ended the subscription."""
 
-    async def pump() -> None:
-        if after is None:
-            await stream.send_snapshot(view)
-        else:
-            await stream.catch_up(after)
-        await stream.follow(sub)
+    __slots__ = ("armed", "code", "requested", "sub", "task")
 
-    tasks = {
-        "pump": asyncio.create_task(pump()),
-        "client": asyncio.create_task(inbound.drain()),
-        "ended": asyncio.create_task(sub.ended.wait()),
-    }
-    done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
-    for task in tasks.values():
-        task.cancel()
-    await asyncio.gather(*tasks.values(), return_exceptions=True)
-    pump_task = tasks["pump"]
-    if pump_task in done:
-        error = pump_task.exception()
+    def __init__(self, task: asyncio.Task[Any], sub: Subscription) -> None:
+        self.task = task
+        self.sub = sub
+        self.code: int | None = None
+        self.requested = False
+        self.armed = True
+
+    def now(self, code: int | None) -> None:
+        if self.armed and not self.requested:
+            self.requested, self.code = True, code
+            self.task.cancel()
+
+    def relay_ended(self) -> None:
+        self.now(self.sub.close_code)
+
+    def pump_done(self, pump: asyncio.Task[None]) -> None:
+        if pump.cancelled():
+            return
+        error = pump.exception()
         if error is None:
-            return 1000
-        if isinstance(error, WebSocketDisconnect):
-            return None
-        log.error("job %s: event stream failed: %r", stream.job_id, error)
-        return CLOSE_INTERNAL
-    if tasks["ended"] in done:
-        return sub.close_code
-    code: int | None = tasks["client"].result()  # a broken rule, or None: the client left
-    return code
+            self.now(1000)
+        elif isinstance(error, WebSocketDisconnect):
+            self.now(None)
+        else:
+            log.error("job %s: event stream failed: %r", self.sub.job_id, error)
+            self.now(CLOSE_INTERNAL)
+
+
+async def _serve(
+    stream: Stream, sub: Subscription, after: int | None, inbound: Inbound
+) -> int | None:
+    """Read the client in this task while one more sends the job's events; returns the
+    close code, or None when the client left.
+
+    One task per connection beyond the one uvicorn runs it in (each costs memory on
+    every open connection), and the events go from that one: it resumes through a few
+    frames per event, not through every middleware's as this task does.
+    """
+    task = asyncio.current_task()
+    assert task is not None
+    stop = Stop(task, sub)
+    pump = asyncio.create_task(stream.run(sub, after))
+    pump.add_done_callback(stop.pump_done)
+    sub.on_end = stop.relay_ended
+    if sub.close_code is not None:  # the relay had lost Redis already
+        stop.relay_ended()
+    try:
+        return await inbound.drain()  # a broken rule, or None: the client left
+    except asyncio.CancelledError:
+        if not stop.requested:
+            raise
+        task.uncancel()
+        return stop.code
+    finally:
+        stop.armed = False
+        sub.on_end = None
+        pump.cancel()
+        await asyncio.gather(pump, return_exceptions=True)
 
 
 routes = [WebSocketRoute("/jobs/{job_id}/events", job_events)]

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 from collections import deque
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -29,30 +30,47 @@ CLOSE_RELAY_LOST = 1012  # "service restart": the relay lost Redis; resume with 
 
 
 class Subscription:
+    """One connection's queue of its job's events.
+
+    There is one per open WebSocket, so it holds as little as it can: no queue until its
+    first event (then kept: making one per event costs more CPU than it saves), a future
+    only while a reader waits.
+    """
+
+    __slots__ = ("_events", "_waiter", "close_code", "job_id", "limit", "on_end")
+
     def __init__(self, job_id: str, limit: int = QUEUE_LIMIT) -> None:
         self.job_id = job_id
         self.limit = limit
-        self._events: deque[Event] = deque()
-        self._wake = asyncio.Event()
         self.close_code: int | None = None
-        self.ended = asyncio.Event()
+        # Called once when the subscription ends: the connection stops serving it.
+        self.on_end: Callable[[], None] | None = None
+        self._events: deque[Event] | None = None
+        self._waiter: asyncio.Future[None] | None = None
 
     def push(self, event: Event) -> None:
-        if len(self._events) >= self.limit:
+        if self._events is None:
+            self._events = deque()
+        elif len(self._events) >= self.limit:
             self.end(CLOSE_TOO_SLOW)
             return
         self._events.append(event)
-        self._wake.set()
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
 
     def end(self, code: int) -> None:
         if self.close_code is None:
             self.close_code = code
-            self.ended.set()
+            if self.on_end is not None:
+                self.on_end()
 
     async def get(self) -> Event:
         while not self._events:
-            self._wake.clear()
-            await self._wake.wait()
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
         return self._events.popleft()
 
 

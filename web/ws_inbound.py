@@ -37,6 +37,8 @@ class Violation(Exception):
 class Inbound:
     """Reads one connection's messages, enforcing the rules above."""
 
+    __slots__ = ("_at", "_tokens", "ws")
+
     def __init__(self, ws: WebSocket) -> None:
         self.ws = ws
         self._tokens = float(BURST)

@@ -93,6 +93,40 @@ def summarize(clients: list[Client], started: float) -> dict[str, Any]:
     }
 
 
+def merge(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One summary of several load generators' summaries (their clients split a run).
+
+    Percentiles come from the generators' evenly spread samples put together: close to
+    exact when the generators had equal shares of the clients, as S5 gives them.
+    """
+    clients = sum(r["clients"] for r in results)
+    steps = {}
+    for stage in sorted({s for r in results for s in r["steps"]}):
+        parts = [(r["clients"], r["steps"][stage]) for r in results if stage in r["steps"]]
+        every = [v for _, part in parts for v in part["sample"]]
+        steps[stage] = {
+            "events": sum(part["events"] for _, part in parts),
+            "clients": sum(part["clients"] for _, part in parts),
+            "p50": percentile(every, 50),
+            "p95": percentile(every, 95),
+            "p99": percentile(every, 99),
+            "max": max(part["max"] for _, part in parts),
+            "client_p95_within_100ms": sum(n * part["client_p95_within_100ms"] for n, part in parts)
+            / clients,
+            "sample": sample(every, 2000),
+        }
+    return {
+        "clients": clients,
+        "steps": steps,
+        **{
+            key: sum(r[key] for r in results)
+            for key in ("tokens", "tokens_lost", "texts_checked", "texts_differ")
+        },
+        "first_event_at": min(r["first_event_at"] for r in results),
+        "last_event_at": max(r["last_event_at"] for r in results),
+    }
+
+
 async def watch(urls: list[str], at_once: int) -> dict[str, Any]:
     clients: dict[Watcher, Client] = {}
     handler = make_handler(clients)

@@ -5,7 +5,10 @@ broadcast case). A worker stand-in publishes progress events at rising rates (th
 same ladder for both servers); at each rate, a client's p95 delivery latency is
 arrival − the event's `ts`. The sustainable message rate is the highest delivered
 messages/s at which at least 90 % of clients had p95 ≤ 100 ms and no event was lost.
-Memory per connection is the server's RSS growth from idle to all connections open.
+Memory per connection is the server's RSS growth while the second half of the
+connections opens, divided by their number: what one more connection costs, not what the
+first ones set up once (a web process's worker threads and pools). The two halves come
+from two load-generator processes, the same way for both servers.
 """
 
 from __future__ import annotations
@@ -13,11 +16,14 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from bench.env import BenchEnv, free_port, open_files_limit
 from bench.load.child import Child
 from bench.load.publisher import Publisher
+from bench.load.watchers import merge
 from bench.measure import rss_mib
 from bench.result import Check, Result, fmt
 from bench.sizes import Sizes
@@ -39,27 +45,20 @@ def _ours(env: BenchEnv, sizes: Sizes, clients: int) -> dict[str, Any]:
     settings = env.settings(f"s5-{clients}", env.new_database(f"s5_{clients}"))
     web = env.uvicorn(f"s5-web-{clients}", "web.app:app", settings)
     publisher = Publisher(settings)
-    urls = env.workdir / "s5-urls.txt"
     try:
         env.wait_web(web)
         [job_id] = publisher.running_jobs(1)
-        urls.write_text(f"ws://127.0.0.1:{web.port}/jobs/{job_id}/events\n" * clients)
-        idle = rss_mib(web.pid)
-        watchers = Child("bench.load.watchers", "--urls", str(urls))
-        try:
-            watchers.wait_for("READY", timeout=180)
-            loaded = rss_mib(web.pid)
+        url = f"ws://127.0.0.1:{web.port}/jobs/{job_id}/events"
+        with _crowd(env, url, clients, web.pid) as (generators, kib):
             publisher.run(_ladder(sizes.s5_rates, sizes.s5_step_s, sizes.s5_pause_s, job_id))
             time.sleep(sizes.s5_pause_s)
             publisher.finish([job_id])
-            result = watchers.result(timeout=120)
-        finally:
-            watchers.stop()
+            result = merge([generator.result(timeout=120) for generator in generators])
         result["fd_limit"] = open_files_limit(web.pid)
     finally:
         publisher.close()
         env.stop(web)
-    result["kib_per_connection"] = (loaded - idle) * 1024 / clients
+    result["kib_per_connection"] = kib
     return result
 
 
@@ -79,25 +78,43 @@ def _bare(env: BenchEnv, sizes: Sizes, clients: int) -> dict[str, Any]:
         "--pause-s",
         str(sizes.s5_pause_s),
     )
-    urls = env.workdir / "s5-urls.txt"
-    urls.write_text(f"ws://127.0.0.1:{port}/\n" * clients)
     try:
         _wait_listening(port)
-        idle = rss_mib(server.pid)
-        watchers = Child("bench.load.watchers", "--urls", str(urls))
-        try:
+        with _crowd(env, f"ws://127.0.0.1:{port}/", clients, server.pid) as (generators, kib):
             server.wait_for("READY", timeout=180)
-            watchers.wait_for("READY", timeout=180)
-            loaded = rss_mib(server.pid)
             server.say("GO")
-            result = watchers.result(timeout=120)
-        finally:
-            watchers.stop()
+            result = merge([generator.result(timeout=120) for generator in generators])
         result["fd_limit"] = open_files_limit(server.pid)
     finally:
         server.stop()
-    result["kib_per_connection"] = (loaded - idle) * 1024 / clients
+    result["kib_per_connection"] = kib
     return result
+
+
+@contextlib.contextmanager
+def _crowd(
+    env: BenchEnv, url: str, clients: int, server_pid: int
+) -> Iterator[tuple[list[Child], float]]:
+    """`clients` connections to `url` from two load generators, every one open; yields
+    them and the server's KiB per connection, measured over the second half."""
+    half = clients // 2
+    generators: list[Child] = []
+    try:
+        generators.append(_generator(env, url, half))
+        generators[0].wait_for("READY", timeout=180)
+        before = rss_mib(server_pid)
+        generators.append(_generator(env, url, clients - half))
+        generators[1].wait_for("READY", timeout=180)
+        yield generators, (rss_mib(server_pid) - before) * 1024 / (clients - half)
+    finally:
+        for generator in generators:
+            generator.stop()
+
+
+def _generator(env: BenchEnv, url: str, clients: int) -> Child:
+    urls = env.workdir / f"s5-urls-{uuid.uuid4().hex[:8]}.txt"
+    urls.write_text(f"{url}\n" * clients)
+    return Child("bench.load.watchers", "--urls", str(urls))
 
 
 def _wait_listening(port: int) -> None:
@@ -179,7 +196,10 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
             Check(
                 f"sustainable messages/s at {clients:,} connections",
                 ours["rate"],
-                "≥ 50 % of the bare server's",
+                "≥ 50 % of the bare server's"
+                # On two shared cores one event to 5,000 connections is a burst that even
+                # the bare server does not deliver to most clients within 100 ms.
+                + ("" if bare["rate"] else " (which passes no rate here either)"),
                 bare["rate"] > 0 and ours["rate"] >= 0.5 * bare["rate"],
                 unit="/s",
                 baseline=bare["rate"],
@@ -212,8 +232,10 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
         rows,
         checks,
         setup=(
-            "All clients follow one job (every event goes to every connection); clients in one "
-            f"load generator process. Each rate runs {sizes.s5_step_s:g} s. A rate passes when "
+            "All clients follow one job (every event goes to every connection); clients in two "
+            "load-generator processes, half each (memory per connection is the server's growth "
+            f"while the second half opened, over their number). Each rate runs {sizes.s5_step_s:g} "
+            "s. A rate passes when "
             f"≥ {MOST:.0%} of clients have p95 ≤ 100 ms and nothing is lost. Open-file limit "
             f"of the servers: {', '.join(map(str, fd_limits))}."
         ),
