@@ -25,6 +25,7 @@ import httpx
 from redis import Redis
 from sqlmodel import Session
 
+from bench.freeze import frozen
 from store.db import make_engine
 from store.keys import Keys
 from store.migrate import upgrade
@@ -119,13 +120,8 @@ class FaultStack:
         """Freeze the worker (SIGSTOP) so that jobs stay where they are until the block ends."""
         pids = worker.processes()
         assert pids, "the worker has no worker processes"
-        for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
-        try:
+        with frozen(pids, self.env["DATABASE_URL"]):
             yield
-        finally:
-            for pid in pids:
-                os.kill(pid, signal.SIGCONT)
 
     def duplicates_seen(self) -> int:
         with Redis.from_url(self.redis_url) as client:

@@ -6,7 +6,6 @@ import contextlib
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from bench.freeze import frozen
 
 ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 30.0
@@ -50,43 +51,11 @@ class Stack:
 
     @contextlib.contextmanager
     def worker_paused(self) -> Iterator[None]:
-        """Freeze the worker (SIGSTOP) so jobs stay pending until the block ends.
-
-        A worker frozen inside a SQLite write transaction would keep every other writer
-        waiting (a submit would time out): freeze it again until it holds no write lock.
-        """
+        """Freeze the worker (SIGSTOP) so jobs stay pending until the block ends."""
         pids = self.worker_processes()
         assert pids, "the worker has no worker processes"
-        for _ in range(200):
-            for pid in pids:
-                os.kill(pid, signal.SIGSTOP)
-            if self._sqlite_writable():
-                break
-            for pid in pids:
-                os.kill(pid, signal.SIGCONT)
-            time.sleep(0.005)  # let it finish its transaction
-        else:
-            raise AssertionError("the worker never let go of the SQLite write lock")
-        try:
+        with frozen(pids, self.env.get("DATABASE_URL", "")):
             yield
-        finally:
-            for pid in pids:
-                os.kill(pid, signal.SIGCONT)
-
-    def _sqlite_writable(self) -> bool:
-        """True unless another connection holds the write lock of the stack's SQLite file."""
-        url = self.env.get("DATABASE_URL", "")
-        if not url.startswith("sqlite:///"):
-            return True
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"), timeout=0.05)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.rollback()
-            return True
-        except sqlite3.OperationalError:
-            return False
-        finally:
-            conn.close()
 
     def restart_web(self) -> None:
         """Kill the web process (SIGKILL: its clients get no goodbye) and start it again

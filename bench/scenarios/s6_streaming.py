@@ -16,8 +16,6 @@ each process used while the jobs streamed.
 
 from __future__ import annotations
 
-import os
-import signal
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +24,7 @@ from sqlalchemy import create_engine, text
 
 from bench import dbwrites
 from bench.env import BenchEnv
+from bench.freeze import freeze, thaw
 from bench.load.burst import submit_burst
 from bench.load.child import Child
 from bench.measure import CpuWindow, children
@@ -59,8 +58,7 @@ def _ours(env: BenchEnv, sizes: Sizes, work: Workload) -> dict[str, Any]:
         warm = submit.result(timeout=60)["ids"]
         _wait_finished(web.url, warm)
         pids = children(worker.pid)
-        for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
+        freeze(pids, database)
         try:
             burst = submit_burst(web.port, work.body, sizes.s6_jobs, 32)
             ids = burst.result(timeout=300)["ids"]
@@ -71,8 +69,7 @@ def _ours(env: BenchEnv, sizes: Sizes, work: Workload) -> dict[str, Any]:
 
             def resume() -> None:
                 cpu.start()
-                for pid in pids:
-                    os.kill(pid, signal.SIGCONT)
+                thaw(pids)
 
         result = _watch(env, urls, resume)
         used = cpu.stop()

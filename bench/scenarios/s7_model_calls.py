@@ -13,8 +13,6 @@ by CONCURRENCY.
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 from datetime import datetime
 
@@ -22,6 +20,7 @@ import httpx
 
 from bench import dbwrites
 from bench.env import BenchEnv
+from bench.freeze import frozen
 from bench.load.burst import submit_burst
 from bench.measure import PeakRss, children, rss_mib
 from bench.result import Check, Result, fmt
@@ -52,14 +51,8 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
         idle = sum(rss_mib(pid) for pid in pids)
         peak = PeakRss(pids)
         peak.start()
-        burst = submit_burst(web.port, work.body, jobs_count, 32)
-        for pid in pids:
-            os.kill(pid, signal.SIGSTOP)
-        try:
-            ids = burst.result(timeout=300)["ids"]
-        finally:
-            for pid in pids:
-                os.kill(pid, signal.SIGCONT)
+        with frozen(pids, database):
+            ids = submit_burst(web.port, work.body, jobs_count, 32).result(timeout=300)["ids"]
         rows = _wait_all(web.url, ids, timeout=300)
         peak_mib = peak.stop()
     finally:
