@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import json
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bench.load.http import Pool, request_bytes
 
@@ -52,6 +52,14 @@ def submit_burst(port: int, body: bytes, count: int, concurrency: int) -> Child:
         *("--port", str(port), "--body", body.decode()),
         *("--count", str(count), "--concurrency", str(concurrency)),
     )
+
+
+def accepted(result: dict[str, Any], count: int) -> list[str]:
+    """The ids of a burst's jobs; an error when any submission was refused."""
+    ids: list[str] = result["ids"]
+    if len(ids) != count:
+        raise RuntimeError(f"only {len(ids)} of {count} submissions got 202")
+    return ids
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from redis import Redis
 from bench import dbwrites
 from bench.baselines import bare_actor
 from bench.env import BenchEnv
-from bench.load.burst import submit_burst
+from bench.load.burst import accepted, submit_burst
 from bench.load.events import Finished
 from bench.result import Check, Result, fmt
 from bench.sizes import Sizes
@@ -43,6 +43,7 @@ def _ours(env: BenchEnv, sizes: Sizes) -> dict[str, float]:
         finished.wait_for(20, timeout=60)
         child = submit_burst(web.port, work.body, sizes.s3_jobs, 16)
         submitted = child.result(timeout=300)
+        accepted(submitted, sizes.s3_jobs)
         finished.wait_for(20 + sizes.s3_jobs, timeout=300)
         last = max(finished.times[job_id] for job_id in submitted["ids"])
     finally:

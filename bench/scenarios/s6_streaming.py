@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, text
 from bench import dbwrites
 from bench.env import BenchEnv
 from bench.freeze import freeze, thaw
-from bench.load.burst import submit_burst
+from bench.load.burst import accepted, submit_burst
 from bench.load.child import Child
 from bench.measure import CpuWindow, children
 from bench.result import Check, Result, fmt
@@ -55,13 +55,13 @@ def _ours(env: BenchEnv, sizes: Sizes, work: Workload) -> dict[str, Any]:
     try:
         env.wait_web(web)
         submit = submit_burst(web.port, work.body, 1, 1)
-        warm = submit.result(timeout=60)["ids"]
+        warm = accepted(submit.result(timeout=60), 1)
         _wait_finished(web.url, warm)
         pids = children(worker.pid)
         freeze(pids, database)
         try:
             burst = submit_burst(web.port, work.body, sizes.s6_jobs, 32)
-            ids = burst.result(timeout=300)["ids"]
+            ids = accepted(burst.result(timeout=300), sizes.s6_jobs)
             urls = [f"ws://127.0.0.1:{web.port}/jobs/{job_id}/events" for job_id in ids]
         finally:
             servers = {"web": web.pid, "Valkey": env.valkey_pid}

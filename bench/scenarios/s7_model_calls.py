@@ -21,7 +21,7 @@ import httpx
 from bench import dbwrites
 from bench.env import BenchEnv
 from bench.freeze import frozen
-from bench.load.burst import submit_burst
+from bench.load.burst import accepted, submit_burst
 from bench.measure import PeakRss, children, rss_mib
 from bench.result import Check, Result, fmt
 from bench.sizes import Sizes
@@ -52,7 +52,8 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
         peak = PeakRss(pids)
         peak.start()
         with frozen(pids, database):
-            ids = submit_burst(web.port, work.body, jobs_count, 32).result(timeout=300)["ids"]
+            burst = submit_burst(web.port, work.body, jobs_count, 32)
+            ids = accepted(burst.result(timeout=300), jobs_count)
         rows = _wait_all(web.url, ids, timeout=300)
         peak_mib = peak.stop()
     finally:
