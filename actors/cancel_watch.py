@@ -47,7 +47,7 @@ class CancelWatch(Middleware):
 
     def _listen(self) -> None:
         # redis-py leaves pubsub() unannotated.
-        with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:  # type: ignore[no-untyped-call]
+        with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
             pubsub.subscribe(self.keys.cancel_channel)
             while not self._stop.is_set():
                 message = pubsub.get_message(timeout=1.0)

@@ -99,7 +99,7 @@ class WakeUps(Middleware):
 
     def _listen(self) -> None:
         # redis-py leaves pubsub() unannotated.
-        with self.redis.pubsub() as pubsub:  # type: ignore[no-untyped-call]
+        with self.redis.pubsub() as pubsub:
             pubsub.subscribe(self.channel)
             while not self._stop.is_set():
                 message = pubsub.get_message(timeout=1.0)
@@ -123,7 +123,7 @@ class WakingConsumer(_RedisConsumer):
     def __init__(
         self, broker: WakingRedisBroker, queue_name: str, prefetch: int, timeout: int
     ) -> None:
-        super().__init__(broker, queue_name, prefetch, 0)  # type: ignore[no-untyped-call]
+        super().__init__(broker, queue_name, prefetch, 0)
         self.wake_ups = broker.wake_ups
         self.wake = broker.wake_ups.event(queue_name)
         self.tick_ms = timeout
@@ -135,7 +135,7 @@ class WakingConsumer(_RedisConsumer):
         # Cleared before the fetch: a wake-up that arrives after it keeps the event set,
         # so the wait below returns at once and the next fetch finds the message.
         self.wake.clear()
-        message = super().__next__()  # type: ignore[no-untyped-call]
+        message = super().__next__()
         if message is None:
             self.wake.wait(self._idle_ms() / 1000)
         elif "eta" in message.options:
@@ -150,13 +150,13 @@ class WakingConsumer(_RedisConsumer):
 
     def ack(self, message: Any) -> None:
         try:
-            super().ack(message)  # type: ignore[no-untyped-call]
+            super().ack(message)
         finally:
             self._settled(message)
 
     def nack(self, message: Any) -> None:
         try:
-            super().nack(message)  # type: ignore[no-untyped-call]
+            super().nack(message)
         finally:
             self._settled(message)
 
@@ -168,7 +168,7 @@ class WakingConsumer(_RedisConsumer):
     def requeue(self, messages: Iterable[Any]) -> None:
         """Messages put back (a worker stopping): other workers hear of them at once."""
         messages = list(messages)
-        super().requeue(messages)  # type: ignore[no-untyped-call]
+        super().requeue(messages)
         if messages:
             self.wake_ups.announce(self.queue_name)
 
@@ -177,7 +177,7 @@ class WakingRedisBroker(RedisBroker):
     """Dramatiq's Redis broker whose consumers wait for wake-ups (see `WakeUps`)."""
 
     def __init__(self, *, wake_ups: WakeUps, **options: Any) -> None:
-        super().__init__(**options)  # type: ignore[no-untyped-call]
+        super().__init__(**options)
         self.wake_ups = wake_ups
         self.add_middleware(wake_ups)
 

@@ -103,7 +103,7 @@ class AsyncEventChannel(Publishing):
             _pack([b"EVALSHA", _SHA, len(keys), *keys, *args]) for keys, args, _ in batch
         )
         pool = self.redis.connection_pool
-        connection = await pool.get_connection()  # type: ignore[no-untyped-call]
+        connection = await pool.get_connection()
         try:
             await connection.send_packed_command(packed)
             replies: list[Any] = []

@@ -28,7 +28,7 @@ def beat(b: Backends, worker: str) -> dict[str, int]:
     now = utcnow()
     renew = update(WorkerProcess).where(col(WorkerProcess.name) == worker)
     with Session(b.engine) as session, session.begin():
-        if not session.execute(renew.values(heartbeat_at=now)).rowcount:  # type: ignore[attr-defined]
+        if not session.execute(renew.values(heartbeat_at=now)).rowcount:  # type: ignore[attr-defined, unused-ignore]
             session.execute(insert(WorkerProcess).values(name=worker, heartbeat_at=now))
     mine = select(Job.id, Job.attempts).where(
         col(Job.status) == JobStatus.RUNNING.value, col(Job.worker) == worker

@@ -72,4 +72,4 @@ def forget_expired(b: Backends) -> int:
         if session.exec(select(IdempotencyKey.key).where(expired).limit(1)).first() is None:
             return 0
     with Session(b.engine) as session, session.begin():
-        return int(session.execute(delete(IdempotencyKey).where(expired)).rowcount)  # type: ignore[attr-defined]
+        return int(session.execute(delete(IdempotencyKey).where(expired)).rowcount)  # type: ignore[attr-defined, unused-ignore]

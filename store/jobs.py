@@ -35,7 +35,7 @@ from store.view import live_fields
 
 Target = JobStatus | Callable[[Job], JobStatus]
 
-_JOB: Table = Job.__table__  # type: ignore[attr-defined]
+_JOB: Table = Job.__table__  # type: ignore[attr-defined, unused-ignore]
 _JOB_COLUMNS = tuple(_JOB.columns)
 # The row a status change works on, locked until its transaction ends.
 _SELECT_LOCKED = select(_JOB).where(_JOB.c.id == bindparam("id")).with_for_update()

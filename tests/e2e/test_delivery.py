@@ -19,7 +19,7 @@ from tests.stack import Stack
 def broker(redis_url: str, namespace: str) -> Iterator[RedisBroker]:
     client = Redis.from_url(redis_url)
     namespace = Keys(namespace).dramatiq_namespace
-    broker = RedisBroker(client=client, namespace=namespace)  # type: ignore[no-untyped-call]
+    broker = RedisBroker(client=client, namespace=namespace)
     broker.declare_queue("jobs")
     yield broker
     client.close()

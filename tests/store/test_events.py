@@ -96,7 +96,7 @@ def test_every_event_is_published_on_the_jobs_channel(
 ) -> None:
     job = new_id()
     events = channel(redis, keys)
-    listener = Redis.from_url(redis_url).pubsub()  # type: ignore[no-untyped-call]  # redis-py
+    listener = Redis.from_url(redis_url).pubsub()
     listener.subscribe(keys.channel(job))
     confirmation = listener.get_message(timeout=5)
     assert confirmation is not None and confirmation["type"] == "subscribe"
