@@ -32,9 +32,13 @@ $(VENV)/.installed-bench: $(BIN)/python requirements/bench.txt pyproject.toml
 	$(INSTALL_SELF)
 	touch $@
 
-# llama-cpp-python is built from source the first time (a few minutes on two cores).
+# llama-cpp-python is built from source (a few minutes on two cores) for any x86-64 with
+# AVX2, not for this CPU: ggml's native build turns on its AMX kernels, which crashed
+# (SIGSEGV in ggml_backend_amx_mul_mat) on a VM whose CPU reports AMX. pip's wheel cache
+# is bypassed: it keys wheels by the source alone and would hand back one built otherwise.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 $(VENV)/.installed-model: $(BIN)/python requirements/model.txt pyproject.toml
-	$(PIP_LOCKED) -r requirements/model.txt
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP_LOCKED) --no-cache-dir -r requirements/model.txt
 	$(INSTALL_SELF)
 	touch $@
 

@@ -137,19 +137,24 @@ class LLM:
         `messages` are those that produced `answer` (asked with `schema=spec`).
         """
         try:
-            return spec.parse(answer)
+            value = spec.parse(answer)
         except SchemaMismatch as first:
             problem = str(first)
+        else:
+            self.usage.answered(stage, repaired=False)
+            return value
         repaired = await self.text(
             repair_messages(messages, answer, problem), stage=stage, tier=tier, schema=spec
         )
         try:
-            return spec.parse(repaired)
+            value = spec.parse(repaired)
         except SchemaMismatch as second:
             raise InvalidOutput(
                 f"{stage}: the model's answer did not match the {spec.name} schema, "
                 f"also after one repair round: {second}"
             ) from None
+        self.usage.answered(stage, repaired=True)
+        return value
 
     async def _call(
         self,

@@ -8,6 +8,15 @@
 in parallel each count in full. A phase timed with `timed(stage)` also has `seconds`, its
 wall time. `tokens_counted_locally` is true when some server gave no
 usage and we counted the tokens ourselves.
+
+Where structured answers were asked for (the job and each such stage):
+
+    "json_mode": "json_object", "json_answers": 5, "json_repaired": 1
+
+`json_mode` is how the requests asked for JSON (`json_schema`, `json_object`: constrained
+decoding by the server; `prompt`: the schema in the prompt only; several joined by `+`),
+`json_answers` the answers that passed their schema, `json_repaired` how many of those
+passed only after a repair round.
 """
 
 from __future__ import annotations
@@ -27,20 +36,34 @@ class Tally:
     completion_tokens: int = 0
     llm_calls: int = 0
     llm_seconds: float = 0.0
+    json_modes: set[str] = field(default_factory=set)
+    json_answers: int = 0
+    json_repaired: int = 0
 
     def add(self, call: Usage, seconds: float) -> None:
         self.prompt_tokens += call.prompt_tokens
         self.completion_tokens += call.completion_tokens
         self.llm_calls += 1
         self.llm_seconds += seconds
+        if call.json_mode is not None:
+            self.json_modes.add(call.json_mode)
+
+    def answered(self, repaired: bool) -> None:
+        self.json_answers += 1
+        self.json_repaired += repaired
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "llm_calls": self.llm_calls,
             "llm_seconds": round(self.llm_seconds, 3),
         }
+        if self.json_modes or self.json_answers:
+            data["json_mode"] = "+".join(sorted(self.json_modes)) or None
+            data["json_answers"] = self.json_answers
+            data["json_repaired"] = self.json_repaired
+        return data
 
 
 @dataclass
@@ -62,6 +85,11 @@ class UsageTotals:
         self.stages.setdefault(stage, StageTally()).add(call, seconds)
         self.stages[stage].model = model
         self.counted |= call.counted
+
+    def answered(self, stage: str, repaired: bool) -> None:
+        """A structured answer of `stage` passed its schema (after a repair round or not)."""
+        self.total.answered(repaired)
+        self.stages.setdefault(stage, StageTally()).answered(repaired)
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:

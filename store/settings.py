@@ -57,10 +57,13 @@ class Settings(BaseSettings):
     # Seconds: to connect to the model server, and of silence while reading its reply.
     llm_connect_timeout: float = Field(default=10.0, alias="JOBCAST_LLM_CONNECT_TIMEOUT", gt=0)
     llm_read_timeout: float = Field(default=120.0, alias="JOBCAST_LLM_READ_TIMEOUT", gt=0)
-    # Some OpenAI-compatible servers reject `stream_options` or `response_format`.
+    # Some OpenAI-compatible servers reject `stream_options`. How structured calls ask
+    # for JSON: `auto` tries json_schema, then json_object with the schema (llama-cpp-
+    # python's server), then the prompt alone, as the server refuses each; a fixed value
+    # uses that mode only (`off`: the prompt alone). See actors/providers/json_modes.py.
     openai_stream_usage: bool = Field(default=True, alias="JOBCAST_OPENAI_STREAM_USAGE")
-    openai_response_format: Literal["json_schema", "json_object", "off"] = Field(
-        default="json_schema", alias="JOBCAST_OPENAI_RESPONSE_FORMAT"
+    openai_response_format: Literal["auto", "json_schema", "json_object", "off"] = Field(
+        default="auto", alias="JOBCAST_OPENAI_RESPONSE_FORMAT"
     )
     # The simulated model: same seed and messages, same reply (and same injected failures).
     sim_seed: int = Field(default=0, alias="JOBCAST_SIM_SEED")

@@ -11,6 +11,10 @@ whether the client went away before the reply ended.
     server.plan("lighthouse", Fail(429, "slow down", {"Retry-After": "1"}), Stream("Hi"))
     ... point the client at server.url ...
     server.seen("lighthouse")  # the requests, in order
+
+`OpenAIServer(response_formats={"text", "json_object"})` refuses any other
+`response_format` type as llama-cpp-python's server does: 500, with the request's
+validation error as the message (the refused request is recorded, no plan is used up).
 """
 
 from __future__ import annotations
@@ -24,6 +28,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DEFAULT_TEXT = "The keeper lit the lamp and the ships came home safely through the fog."
+# What llama-cpp-python 0.3.36's server answers (with status 500) to `json_schema`.
+LLAMA_CPP_REFUSAL = (
+    "1 validation error:\n  {'type': 'literal_error', 'loc': ('body', 'response_format', "
+    "'type'), 'msg': \"Input should be 'text' or 'json_object'\", 'input': '%s', 'ctx': "
+    "{'expected': \"'text' or 'json_object'\"}}\n"
+)
 
 
 @dataclass
@@ -45,6 +55,7 @@ class Fail:
     status: int
     message: str
     headers: dict[str, str] = field(default_factory=dict)
+    error_type: str = "error"
 
 
 Reply = Stream | Fail
@@ -67,7 +78,8 @@ class Seen:
 
 
 class OpenAIServer:
-    def __init__(self) -> None:
+    def __init__(self, response_formats: set[str] | None = None) -> None:
+        self.response_formats = response_formats  # None: any type is accepted
         self._plans: list[tuple[str, list[Reply]]] = []
         self.requests: list[Seen] = []
         self._changed = threading.Condition()
@@ -128,6 +140,9 @@ class OpenAIServer:
         with self._changed:
             self.requests.append(seen)
             self._changed.notify_all()
+            asked = (seen.body.get("response_format") or {}).get("type", "text")
+            if self.response_formats is not None and asked not in self.response_formats:
+                return Fail(500, LLAMA_CPP_REFUSAL % asked, error_type="internal_server_error")
             for marker, replies in self._plans:
                 if marker in seen.prompt and replies:
                     return replies.pop(0)
@@ -168,7 +183,7 @@ class OpenAIServer:
         seen = Seen(time.monotonic(), json.loads(body or b"{}"), headers)
         reply = self._next_reply(seen)
         if isinstance(reply, Fail):
-            error = {"message": reply.message, "type": "error", "code": None}
+            error = {"message": reply.message, "type": reply.error_type, "code": None}
             await _send_json(writer, reply.status, {"error": error}, reply.headers)
             return True
         return await self._stream(reader, writer, seen, reply)

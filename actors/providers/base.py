@@ -26,11 +26,15 @@ class Message(TypedDict):
 
 @dataclass
 class Usage:
-    """Tokens of one call; `counted` is True when we counted them, not the server."""
+    """Tokens of one call; `counted` is True when we counted them, not the server.
+
+    `json_mode` is how a structured call asked for JSON (`providers.json_modes`).
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
     counted: bool = False
+    json_mode: str | None = None
 
 
 @dataclass

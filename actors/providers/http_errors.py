@@ -1,9 +1,11 @@
 """What an OpenAI-compatible server's failure means for the job: the one classification.
 
-    429                      transient, after the server's Retry-After when it sends one
-    408, 409, 5xx            transient
-    other 4xx (400, 401, …)  permanent: a new attempt would get the same answer
-    connection, timeout,     transient
+    the body calls the request  permanent, whatever the status: llama-cpp-python's
+    invalid                     server answers 500 to a request that fails its schema
+    429                         transient, after the server's Retry-After when it sends one
+    408, 409, 5xx               transient
+    other 4xx (400, 401, …)     permanent: a new attempt would get the same answer
+    connection, timeout,        transient
     a stream cut short
 
 Messages say what the server answered (status and its own error message), never the
@@ -25,6 +27,13 @@ TRANSIENT_STATUSES = {408, 409, 429}
 MAX_SERVER_MESSAGE = 300
 # Anything shaped like an API key (sk-…, masked or not), and bearer tokens.
 _KEYISH = re.compile(r"\b(sk-[A-Za-z0-9_\-*.]{3,}|Bearer\s+\S+)")
+# A key this long is replaced wherever it occurs; a shorter one (`x`, for a local server
+# that ignores it) only where it stands alone, so that "text" stays "text".
+SAFE_KEY_LENGTH = 8
+# How servers say that the request itself is wrong: OpenAI's error type (vLLM and
+# llama-cpp-python use it too), and pydantic's "1 validation error" (FastAPI servers).
+INVALID_TYPES = {"invalid_request_error", "BadRequestError"}
+_VALIDATION = re.compile(r"\b\d+ validation errors?\b")
 
 
 def classify(error: openai.APIError, api_key: str | None) -> LLMError:
@@ -46,6 +55,8 @@ def _status_error(error: openai.APIStatusError, api_key: str | None) -> LLMError
     status = error.status_code
     said = redact(_server_message(error), api_key)
     message = f"the model server answered {status}: {said}"
+    if says_invalid(error):
+        return LLMError(message)
     if status in TRANSIENT_STATUSES or status >= 500:
         retry_after = retry_after_seconds(error.response.headers)
         return LLMError(message, transient=True, retry_after=retry_after)
@@ -60,9 +71,20 @@ def _server_message(error: openai.APIStatusError) -> str:
     return str(text)[:MAX_SERVER_MESSAGE]
 
 
+def says_invalid(error: openai.APIStatusError) -> bool:
+    """The server's answer calls the request invalid: sending it again cannot help."""
+    body = error.body if isinstance(error.body, dict) else {}
+    if body.get("type") in INVALID_TYPES or body.get("code") in INVALID_TYPES:
+        return True
+    return _VALIDATION.search(_server_message(error)) is not None
+
+
 def redact(text: str, api_key: str | None) -> str:
-    if api_key:
+    if api_key and len(api_key) >= SAFE_KEY_LENGTH:
         text = text.replace(api_key, "[redacted]")
+    elif api_key:
+        alone = rf"(?<![A-Za-z0-9_\-]){re.escape(api_key)}(?![A-Za-z0-9_\-])"
+        text = re.sub(alone, "[redacted]", text)
     return _KEYISH.sub("[redacted]", text)
 
 

@@ -1,29 +1,40 @@
-"""Any OpenAI-compatible server (OpenAI, Ollama, vLLM, LM Studio) through the `openai` SDK.
+"""Any OpenAI-compatible server (OpenAI, Ollama, vLLM, LM Studio, llama.cpp) through the
+`openai` SDK.
 
 The SDK's own retries are off (`max_retries=0`): a failed call becomes one `LLMError`
-(see `http_errors`), and the job attempt is the only retry layer. Closing the reply
-closes the HTTP response, which drops the connection mid-stream, so the server stops
-generating.
+(see `http_errors`), and the job attempt is the only retry layer. The one exception is
+a server refusing the `response_format` of a structured call: the same call is sent again
+at once in the next JSON mode (see `json_modes`). Closing the reply closes the HTTP
+response, which drops the connection mid-stream, so the server stops generating.
 """
 
 from __future__ import annotations
 
-import re
+import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import openai
+from openai import AsyncStream
 from openai.types.chat import ChatCompletionChunk
 
 from actors.errors import LLMError
 from actors.providers.base import Message, Provider, Reply, Usage, count_tokens
 from actors.providers.http_errors import classify
+from actors.providers.json_modes import (
+    JsonModes,
+    ResponseFormat,
+    refuses_response_format,
+    response_format,
+)
 from actors.structured import Schema
+
+__all__ = ["PLACEHOLDER_KEY", "OpenAIOptions", "OpenAIProvider", "ResponseFormat"]
 
 # Ollama, vLLM and LM Studio ignore the key, but the SDK refuses to start without one.
 PLACEHOLDER_KEY = "jobcast-no-key"
-ResponseFormat = Literal["json_schema", "json_object", "off"]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,7 @@ class OpenAIOptions:
     connect_timeout: float = 10.0
     read_timeout: float = 120.0
     stream_usage: bool = True  # ask for usage in the last chunk (some servers refuse)
-    response_format: ResponseFormat = "json_schema"
+    response_format: ResponseFormat = "auto"
 
 
 class OpenAIProvider(Provider):
@@ -42,6 +53,7 @@ class OpenAIProvider(Provider):
 
     def __init__(self, options: OpenAIOptions) -> None:
         self.options = options
+        self.json_modes = JsonModes(options.response_format)
         self._client = openai.AsyncOpenAI(
             base_url=options.base_url,
             api_key=options.api_key or PLACEHOLDER_KEY,
@@ -53,30 +65,53 @@ class OpenAIProvider(Provider):
         self, messages: list[Message], model: str, schema: Schema[Any] | None = None
     ) -> Reply:
         usage = Usage()
-        return Reply(self._deltas(self._request(messages, model, schema), usage), usage)
+        return Reply(self._deltas(self._request(messages, model), schema, usage), usage)
 
     async def aclose(self) -> None:
         await self._client.close()
 
-    def _request(
-        self, messages: list[Message], model: str, schema: Schema[Any] | None
-    ) -> dict[str, Any]:
+    def _request(self, messages: list[Message], model: str) -> dict[str, Any]:
         request: dict[str, Any] = {"model": model, "messages": messages, "stream": True}
         if self.options.stream_usage:
             request["stream_options"] = {"include_usage": True}
-        if schema is not None and self.options.response_format == "json_schema":
-            request["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": _schema_name(schema.name), "schema": schema.json_schema},
-            }
-        elif schema is not None and self.options.response_format == "json_object":
-            request["response_format"] = {"type": "json_object"}
         return request
 
-    async def _deltas(self, request: dict[str, Any], usage: Usage) -> AsyncGenerator[str, None]:
+    async def _open(
+        self, request: dict[str, Any], schema: Schema[Any] | None, usage: Usage
+    ) -> AsyncStream[ChatCompletionChunk]:
+        """The streamed response; a structured call steps down the JSON modes the
+        server refuses, and `usage.json_mode` names the one it was sent in."""
+        if schema is None:
+            return await self._create(request)
+        mode = self.json_modes.current
+        while True:
+            usage.json_mode = mode
+            fmt = response_format(mode, schema)
+            try:
+                return await self._create({**request, "response_format": fmt} if fmt else request)
+            except openai.APIStatusError as error:
+                following = self.json_modes.after_refusal(mode, error)
+                if following is None and refuses_response_format(error):
+                    raise _format_refused(error, self.options.api_key) from None
+                if following is None:
+                    raise
+                log.warning(
+                    "the model server refused response_format %s (%s); using %s from now on",
+                    mode, error.status_code, following,
+                )  # fmt: skip
+                mode = following
+
+    async def _create(self, request: dict[str, Any]) -> AsyncStream[ChatCompletionChunk]:
+        stream: AsyncStream[ChatCompletionChunk]
+        stream = await self._client.chat.completions.create(**request)
+        return stream
+
+    async def _deltas(
+        self, request: dict[str, Any], schema: Schema[Any] | None, usage: Usage
+    ) -> AsyncGenerator[str, None]:
         key = self.options.api_key
         try:
-            stream = await self._client.chat.completions.create(**request)
+            stream = await self._open(request, schema, usage)
         except openai.APIError as error:
             raise classify(error, key) from None
         finished = False
@@ -102,6 +137,12 @@ class OpenAIProvider(Provider):
             )
 
 
+def _format_refused(error: openai.APIStatusError, api_key: str | None) -> LLMError:
+    failure = classify(error, api_key)
+    hint = "JOBCAST_OPENAI_RESPONSE_FORMAT=auto uses a format the server takes"
+    return LLMError(f"{failure.message} ({hint})", transient=failure.transient)
+
+
 def _take_usage(chunk: ChatCompletionChunk, usage: Usage) -> bool:
     if chunk.usage is None:
         return False
@@ -115,8 +156,3 @@ def _count(messages: list[Message], written: list[str], usage: Usage) -> None:
     usage.prompt_tokens = sum(count_tokens(m["content"]) for m in messages)
     usage.completion_tokens = len(written)
     usage.counted = True
-
-
-def _schema_name(name: str) -> str:
-    """OpenAI accepts `[a-zA-Z0-9_-]{1,64}` as a schema's name."""
-    return re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64] or "answer"

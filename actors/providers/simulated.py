@@ -108,6 +108,7 @@ class SimulatedProvider(Provider):
         fails = self._draw_failure(messages, model, schema)
         if schema is not None:
             text = simulated_json(messages, model, schema, self.seed)
+            usage.json_mode = "json_schema"  # valid for the schema, as a constrained server
         else:
             text = simulated_text(messages, model, self.seed, self.tokens)
         return Reply(self._deltas(text, usage, fails), usage)

@@ -55,6 +55,7 @@ async def test_each_tier_calls_its_model_and_usage_adds_up_per_stage(
     assert usage["stages"]["analyze"]["model"] == "loop-small"
     assert usage["stages"]["generate"]["completion_tokens"] == 3
     assert usage["tokens_counted_locally"] is False
+    assert "json_mode" not in usage and "json_mode" not in usage["stages"]["analyze"]
 
 
 async def test_streamed_text_reaches_clients_as_output_of_its_stage(
@@ -84,7 +85,12 @@ async def test_an_invalid_answer_is_repaired_once(
     assert (
         "crew: Input should be less than or equal to 12" in repair.body["messages"][-1]["content"]
     )
-    assert llm.usage.as_json()["stages"]["ship"]["llm_calls"] == 2
+    usage = llm.usage.as_json()
+    assert usage["stages"]["ship"]["llm_calls"] == 2
+    # Which mode asked for the JSON, and that this answer needed its repair round.
+    json_fields = ("json_mode", "json_answers", "json_repaired")
+    assert [usage["stages"]["ship"][f] for f in json_fields] == ["json_schema", 1, 1]
+    assert [usage[f] for f in json_fields] == ["json_schema", 1, 1]
 
 
 async def test_a_second_invalid_answer_is_invalid_output_with_the_validation_error(

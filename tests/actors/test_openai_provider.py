@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from actors.errors import LLMError
 from actors.providers.base import Message, Reply
+from actors.providers.http_errors import redact
 from actors.providers.openai import (
     PLACEHOLDER_KEY,
     OpenAIOptions,
@@ -22,7 +23,7 @@ from actors.providers.openai import (
 )
 from actors.structured import schema_of
 from tests.actors.conftest import API_KEY, make_provider
-from tests.openai_server import Fail, OpenAIServer, Stream
+from tests.openai_server import Fail, OpenAIServer, Seen, Stream
 from tests.stack import free_port
 
 MESSAGES: list[Message] = [{"role": "user", "content": "Tell me about the lighthouse"}]
@@ -221,9 +222,17 @@ JSON_SCHEMA = {
 }
 
 
+JSON_OBJECT = {"type": "json_object", "schema": Answer.model_json_schema()}
+
+
 @pytest.mark.parametrize(
     ("setting", "expected"),
-    [("json_schema", JSON_SCHEMA), ("json_object", {"type": "json_object"}), ("off", None)],
+    [
+        ("auto", JSON_SCHEMA),
+        ("json_schema", JSON_SCHEMA),
+        ("json_object", JSON_OBJECT),
+        ("off", None),
+    ],
 )
 async def test_structured_calls_ask_for_json_as_configured(
     server: OpenAIServer, setting: ResponseFormat, expected: dict[str, object] | None
@@ -235,3 +244,105 @@ async def test_structured_calls_ask_for_json_as_configured(
     structured, plain = server.seen()
     assert structured.body.get("response_format") == expected
     assert "response_format" not in plain.body
+
+
+def formats(requests: list[Seen]) -> list[str | None]:
+    return [(r.body.get("response_format") or {}).get("type") for r in requests]
+
+
+async def test_auto_steps_down_to_json_object_with_the_schema_once_per_provider() -> None:
+    server = OpenAIServer(response_formats={"text", "json_object"}).start()  # as llama.cpp's
+    provider = make_provider(server, response_format="auto")
+    try:
+        server.plan("lighthouse", Stream('{"title": "One"}'), Stream('{"title": "Two"}'))
+        first = provider.stream(MESSAGES, "m", schema_of(Answer))
+        assert "".join(await read(first)) == '{"title": "One"}'
+        second = provider.stream(MESSAGES, "m", schema_of(Answer))
+        assert "".join(await read(second)) == '{"title": "Two"}'
+    finally:
+        await provider.aclose()
+        server.stop()
+    refused, *accepted = server.seen("lighthouse")
+    assert formats([refused, *accepted]) == ["json_schema", "json_object", "json_object"]
+    assert accepted[0].body["response_format"] == JSON_OBJECT
+    assert first.usage.json_mode == second.usage.json_mode == "json_object"
+
+
+async def test_a_server_that_takes_no_response_format_gets_the_schema_in_the_prompt() -> None:
+    server = OpenAIServer(response_formats={"text"}).start()
+    provider = make_provider(server, response_format="auto")
+    try:
+        replies = [provider.stream(MESSAGES, "m", schema_of(Answer)) for _ in range(3)]
+        await asyncio.gather(*(read(reply) for reply in replies))  # probing side by side
+        later = provider.stream(MESSAGES, "m", schema_of(Answer))
+        await read(later)
+    finally:
+        await provider.aclose()
+        server.stop()
+    assert [reply.usage.json_mode for reply in [*replies, later]] == ["prompt"] * 4
+    assert formats(server.seen())[-1] is None
+    # Each of the three calls probed at most once per refused mode, the later one not at all.
+    assert formats(server.seen()).count("json_schema") <= 3
+    assert len(server.seen()) <= 3 * 3 + 1
+
+
+async def test_a_fixed_format_the_server_refuses_fails_at_once_and_says_what_to_set() -> None:
+    server = OpenAIServer(response_formats={"text", "json_object"}).start()
+    provider = make_provider(server, response_format="json_schema")
+    try:
+        error = await failure(provider.stream(MESSAGES, "m", schema_of(Answer)))
+    finally:
+        await provider.aclose()
+        server.stop()
+    assert not error.transient  # a 500, but the body says the request is invalid
+    assert "answered 500: 1 validation error" in error.message
+    assert "JOBCAST_OPENAI_RESPONSE_FORMAT=auto" in error.message
+    assert formats(server.seen()) == ["json_schema"]
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        Fail(500, "1 validation error for ChatCompletionRequest\nmessages: Field required"),
+        Fail(500, "messages must not be empty", error_type="invalid_request_error"),
+    ],
+    ids=["validation-error", "invalid-request-type"],
+)
+async def test_a_server_error_that_calls_the_request_invalid_is_permanent(
+    server: OpenAIServer, provider: OpenAIProvider, refusal: Fail
+) -> None:
+    server.plan("lighthouse", refusal)
+    error = await failure(provider.stream(MESSAGES, "m"))
+    assert not error.transient
+    assert f"answered 500: {refusal.message}" in error.message
+
+
+async def test_a_one_character_key_is_redacted_only_where_it_stands_alone() -> None:
+    server = OpenAIServer().start()
+    options = OpenAIOptions(base_url=server.url, api_key="x", read_timeout=5)
+    provider = OpenAIProvider(options)
+    said = "Incorrect API key x: expected a 'text' of the exact size"
+    server.plan("lighthouse", Fail(401, said))
+    try:
+        error = await failure(provider.stream(MESSAGES, "m"))
+    finally:
+        await provider.aclose()
+        server.stop()
+    assert error.message == (
+        "the model server answered 401: Incorrect API key [redacted]: "
+        "expected a 'text' of the exact size"
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "redacted"),
+    [
+        ("x", "'text' or 'json_object', not x", "'text' or 'json_object', not [redacted]"),
+        ("x", "x-ray", "x-ray"),
+        ("abc", "key=abc; abcd", "key=[redacted]; abcd"),
+        ("Secret-1234567", "mySecret-1234567890", "my[redacted]890"),
+        (None, "Bearer abc.def and sk-abc1****7890", "[redacted] and [redacted]"),
+    ],
+)
+def test_redaction_keeps_the_text_around_the_key(key: str | None, text: str, redacted: str) -> None:
+    assert redact(text, key) == redacted
