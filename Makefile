@@ -78,10 +78,11 @@ test-latest:
 	touch .venv-latest/.installed .venv-latest/.installed-test
 	$(MAKE) --no-print-directory test VENV=.venv-latest
 
-# All six job types against a real OpenAI-compatible server (llama.cpp's) serving a real
-# small model on loopback (tests/model/). Not part of `make test`.
+# All six job types against a real OpenAI-compatible server (llama-cpp-python's) serving
+# a real small model on loopback (tests/model/), a few minutes; prints a table of what each
+# did. The server's and the stack's logs stay in .venv/test-model/. Not part of `make test`.
 test-model: $(VENV)/.installed-model
-	$(BIN)/pytest tests/model -p no:randomly -o testpaths=tests/model --run-model -s
+	$(BIN)/pytest tests/model -o testpaths=tests/model --run-model -s --basetemp=$(VENV)/test-model
 
 # Re-resolve every lock file to the newest versions pyproject.toml allows.
 lock: $(BIN)/python

@@ -7,11 +7,13 @@
 There are no retries here: a failed call raises `LLMError` (transient or not) and the
 job attempt is the one retry layer. The one second chance is for structured output: an
 answer that fails its schema is sent back once with the validation error
-(`InvalidOutput` when the second answer fails too).
+(`InvalidOutput` when the second answer fails too). A number outside its bounds is
+moved to the nearest bound instead (servers' grammars do not always bound numbers).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -132,7 +134,8 @@ class LLM:
         stage: str,
         tier: Tier = "default",
     ) -> T:
-        """`answer` parsed and checked against `spec`, after one repair round if needed.
+        """`answer` parsed and checked against `spec`; numbers out of bounds are clamped,
+        anything else wrong costs one repair round.
 
         `messages` are those that produced `answer` (asked with `schema=spec`).
         """
@@ -141,19 +144,23 @@ class LLM:
         except SchemaMismatch as first:
             problem = str(first)
         else:
-            self.usage.answered(stage, repaired=False)
+            self.usage.answered(stage, "first")
+            return value
+        with contextlib.suppress(SchemaMismatch):
+            value = spec.parse_clamped(answer)
+            self.usage.answered(stage, "clamped")
             return value
         repaired = await self.text(
             repair_messages(messages, answer, problem), stage=stage, tier=tier, schema=spec
         )
         try:
-            value = spec.parse(repaired)
+            value = spec.parse_clamped(repaired)
         except SchemaMismatch as second:
             raise InvalidOutput(
                 f"{stage}: the model's answer did not match the {spec.name} schema, "
                 f"also after one repair round: {second}"
             ) from None
-        self.usage.answered(stage, repaired=True)
+        self.usage.answered(stage, "repaired")
         return value
 
     async def _call(

@@ -4,6 +4,11 @@ A step names a pydantic model or a JSON Schema (a dict). `Schema` carries the JS
 Schema sent to the model (in the request where the server supports it, and in the
 prompt always), and turns the model's text into a checked value or a `SchemaMismatch`
 whose message is short enough to send back to the model in a repair round.
+
+Two slips of constrained decoding are forgiven without a repair round: raw control
+characters (a newline) inside strings, and, with `parse_clamped`, numbers outside their
+schema's bounds, moved to the nearest bound. llama-cpp-python's grammars bound lengths
+and item counts but neither of those.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import Any, Generic, TypeGuard, TypeVar, cast, overload
 
 import jsonschema
 from pydantic import BaseModel, ValidationError
@@ -38,7 +43,16 @@ class Schema(Generic[T]):
 
     def parse(self, text: str) -> T:
         """The checked value of the model's answer `text`."""
+        return self._checked(_load(text))
+
+    def parse_clamped(self, text: str) -> T:
+        """`parse`, after numbers outside their bounds are moved to the nearest bound."""
         data = _load(text)
+        for error in jsonschema.Draft202012Validator(self.json_schema).iter_errors(data):
+            _clamp(data, error)
+        return self._checked(data)
+
+    def _checked(self, data: Any) -> T:
         if self.model is not None:
             try:
                 value = self.model.model_validate(data)
@@ -94,9 +108,33 @@ def repair_messages(messages: list[Message], answer: str, problem: str) -> list[
 def _load(text: str) -> Any:
     fenced = _FENCE.match(text)
     try:
-        return json.loads(fenced.group(1) if fenced else text)
+        # strict=False: a newline typed inside a string is still plainly that string.
+        return json.loads(fenced.group(1) if fenced else text, strict=False)
     except json.JSONDecodeError as error:
         raise SchemaMismatch(f"not valid JSON ({error})") from None
+
+
+def _clamp(data: Any, error: jsonschema.ValidationError) -> None:
+    """Move the number `error` is about to the bound it crossed (an exclusive bound of
+    an integer to the nearest integer inside; of a fraction, not at all)."""
+    value, bound = error.instance, error.validator_value
+    if not (_is_number(value) and _is_number(bound)) or not error.path:
+        return
+    if error.validator in ("minimum", "maximum"):
+        clamped = bound
+    elif error.validator in ("exclusiveMinimum", "exclusiveMaximum") and isinstance(value, int):
+        clamped = bound + 1 if error.validator == "exclusiveMinimum" else bound - 1
+    else:
+        return
+    *parents, last = error.path
+    container = data
+    for part in parents:
+        container = container[part]
+    container[last] = clamped
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _where(path: list[Any]) -> str:

@@ -11,12 +11,13 @@ usage and we counted the tokens ourselves.
 
 Where structured answers were asked for (the job and each such stage):
 
-    "json_mode": "json_object", "json_answers": 5, "json_repaired": 1
+    "json_mode": "json_object", "json_answers": 5, "json_clamped": 1, "json_repaired": 1
 
 `json_mode` is how the requests asked for JSON (`json_schema`, `json_object`: constrained
 decoding by the server; `prompt`: the schema in the prompt only; several joined by `+`),
-`json_answers` the answers that passed their schema, `json_repaired` how many of those
-passed only after a repair round.
+`json_answers` the answers that passed their schema; of those, `json_clamped` passed once
+numbers outside their bounds were moved to the bound, `json_repaired` only after a
+repair round (the rest passed as the model wrote them).
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from actors.providers.base import Usage
+
+Answered = Literal["first", "clamped", "repaired"]
 
 
 @dataclass
@@ -38,6 +41,7 @@ class Tally:
     llm_seconds: float = 0.0
     json_modes: set[str] = field(default_factory=set)
     json_answers: int = 0
+    json_clamped: int = 0
     json_repaired: int = 0
 
     def add(self, call: Usage, seconds: float) -> None:
@@ -48,9 +52,10 @@ class Tally:
         if call.json_mode is not None:
             self.json_modes.add(call.json_mode)
 
-    def answered(self, repaired: bool) -> None:
+    def answered(self, how: Answered) -> None:
         self.json_answers += 1
-        self.json_repaired += repaired
+        self.json_clamped += how == "clamped"
+        self.json_repaired += how == "repaired"
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -62,6 +67,7 @@ class Tally:
         if self.json_modes or self.json_answers:
             data["json_mode"] = "+".join(sorted(self.json_modes)) or None
             data["json_answers"] = self.json_answers
+            data["json_clamped"] = self.json_clamped
             data["json_repaired"] = self.json_repaired
         return data
 
@@ -86,10 +92,11 @@ class UsageTotals:
         self.stages[stage].model = model
         self.counted |= call.counted
 
-    def answered(self, stage: str, repaired: bool) -> None:
-        """A structured answer of `stage` passed its schema (after a repair round or not)."""
-        self.total.answered(repaired)
-        self.stages.setdefault(stage, StageTally()).answered(repaired)
+    def answered(self, stage: str, how: Answered) -> None:
+        """A structured answer of `stage` passed its schema: as written, once clamped, or
+        after a repair round."""
+        self.total.answered(how)
+        self.stages.setdefault(stage, StageTally()).answered(how)
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:

@@ -75,6 +75,14 @@ class Harness:
                     client.delete(key)
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--run-model",
+        action="store_true",
+        help="run tests/model/ against a real model server (make test-model)",
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     root = Path(tempfile.mkdtemp(prefix="jobcast-tests-"))
     config.stash[HARNESS] = Harness(root)

@@ -72,7 +72,7 @@ async def test_streamed_text_reaches_clients_as_output_of_its_stage(
 async def test_an_invalid_answer_is_repaired_once(
     server: OpenAIServer, provider: OpenAIProvider
 ) -> None:
-    invalid = json.dumps({"name": "Albatross", "crew": 40})
+    invalid = json.dumps({"name": "", "crew": 40})
     server.plan("Albatross", Stream(invalid), Stream(json.dumps({"name": "Albatross", "crew": 9})))
     llm = make_llm(provider)
     ship = await llm.json(MESSAGES, Ship, stage="ship")
@@ -82,15 +82,36 @@ async def test_an_invalid_answer_is_repaired_once(
     assert first.body["response_format"]["json_schema"]["schema"] == Ship.model_json_schema()
     assert "JSON Schema" in first.body["messages"][0]["content"]
     assert repair.body["messages"][-2] == {"role": "assistant", "content": invalid}
-    assert (
-        "crew: Input should be less than or equal to 12" in repair.body["messages"][-1]["content"]
-    )
+    said = repair.body["messages"][-1]["content"]
+    assert "name: String should have at least 1 character" in said
+    assert "crew: Input should be less than or equal to 12" in said
     usage = llm.usage.as_json()
     assert usage["stages"]["ship"]["llm_calls"] == 2
     # Which mode asked for the JSON, and that this answer needed its repair round.
-    json_fields = ("json_mode", "json_answers", "json_repaired")
-    assert [usage["stages"]["ship"][f] for f in json_fields] == ["json_schema", 1, 1]
-    assert [usage[f] for f in json_fields] == ["json_schema", 1, 1]
+    json_fields = ("json_mode", "json_answers", "json_clamped", "json_repaired")
+    assert [usage["stages"]["ship"][f] for f in json_fields] == ["json_schema", 1, 0, 1]
+    assert [usage[f] for f in json_fields] == ["json_schema", 1, 0, 1]
+
+
+async def test_numbers_outside_their_bounds_are_clamped_without_a_repair_round(
+    server: OpenAIServer, provider: OpenAIProvider
+) -> None:
+    # As llama-cpp-python's grammars let through: bounded lengths, unbounded numbers.
+    server.plan("Albatross", Stream(json.dumps({"name": "Albatross", "crew": 40})))
+    llm = make_llm(provider)
+    assert await llm.json(MESSAGES, Ship, stage="ship") == Ship(name="Albatross", crew=12)
+    assert len(server.seen("Albatross")) == 1
+    usage = llm.usage.as_json()
+    assert (usage["json_answers"], usage["json_clamped"], usage["json_repaired"]) == (1, 1, 0)
+
+
+async def test_a_newline_typed_inside_a_string_is_still_that_string(
+    server: OpenAIServer, provider: OpenAIProvider
+) -> None:
+    server.plan("Albatross", Stream('{"name": "The\nAlbatross", "crew": 9}'))
+    ship = await make_llm(provider).json(MESSAGES, Ship, stage="ship")
+    assert ship == Ship(name="The\nAlbatross", crew=9)
+    assert len(server.seen("Albatross")) == 1
 
 
 async def test_a_second_invalid_answer_is_invalid_output_with_the_validation_error(
@@ -110,9 +131,11 @@ async def test_a_json_schema_dict_works_like_a_model(
     server: OpenAIServer, provider: OpenAIProvider
 ) -> None:
     schema = {"type": "object", "properties": {"n": {"type": "integer", "maximum": 3}}}
-    server.plan("Albatross", Stream('{"n": 5}'), Stream('{"n": 2}'))
-    assert await make_llm(provider).json(MESSAGES, schema, stage="count") == {"n": 2}
-    assert "n: 5 is greater than the maximum of 3" in server.seen("Albatross")[1].prompt
+    server.plan("Albatross", Stream('{"n": "5"}'), Stream('{"n": 2}'), Stream('{"n": 7}'))
+    llm = make_llm(provider)
+    assert await llm.json(MESSAGES, schema, stage="count") == {"n": 2}
+    assert "n: '5' is not of type 'integer'" in server.seen("Albatross")[1].prompt
+    assert await llm.json(MESSAGES, schema, stage="count") == {"n": 3}  # clamped
 
 
 async def test_cancelling_a_step_closes_its_request_and_charges_only_what_arrived(
