@@ -8,6 +8,7 @@ another (each one's seconds are its own); a table of what each did is printed.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -86,8 +87,11 @@ def table(rows: list[list[str]]) -> str:
 
 
 @pytest.fixture(scope="module")
-def runs(model_stack: Stack, proxy: WatchProxy) -> Iterator[dict[str, Run]]:
-    """Every type once, one after another; the table is printed even when one fails."""
+def runs(
+    model_stack: Stack, proxy: WatchProxy, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, Run]]:
+    """Every type once, one after another; the table is printed even when one fails, and
+    the jobs are kept in jobs.json to read what the model wrote."""
     done: dict[str, Run] = {}
 
     async def run_all() -> None:
@@ -106,6 +110,9 @@ def runs(model_stack: Stack, proxy: WatchProxy) -> Iterator[dict[str, Run]]:
             print("(tokens counted by jobcast: this server sends no usage in a stream)")
         modes = [(e.json_mode or "none", e.status) for e in proxy.exchanges]
         print("requests the server saw, by response_format and status:", _tally(modes))
+        kept = tmp_path_factory.getbasetemp() / "jobs.json"
+        kept.write_text(json.dumps({t: run.done.job for t, run in done.items()}, indent=2))
+        print(f"the jobs, with what the model wrote: {kept}")
     yield done
 
 
@@ -153,7 +160,10 @@ async def test_a_cancelled_job_closes_its_request_and_the_server_stops_generatin
     job_id = response.json()["id"]
     received = Received()
     async with connect(model_stack.events_url(job_id, after=0)) as ws:
-        await read_until(ws, received, lambda m: m["type"] == "output")
+        # Mid-stream: a few output events in, with most of a long story still to come.
+        await read_until(
+            ws, received, lambda _: [e["type"] for e in received.events].count("output") == 3
+        )
         cancelled_at = time.monotonic()
         answer = httpx.post(f"{model_stack.base_url}/jobs/{job_id}/cancel", timeout=10)
         assert answer.status_code == 202
