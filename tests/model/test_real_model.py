@@ -20,7 +20,7 @@ import pytest
 
 from tests.client import Received, connect, read_all, read_until
 from tests.e2e.follow import Finished, run_job
-from tests.model.conftest import ModelServer
+from tests.model.model_server import ModelServer
 from tests.model.watch_proxy import WatchProxy
 from tests.stack import Stack
 
