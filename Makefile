@@ -32,7 +32,7 @@ $(VENV)/.installed-bench: $(BIN)/python requirements/bench.txt pyproject.toml
 	$(INSTALL_SELF)
 	touch $@
 
-# llama-cpp-python is built from source (a few minutes on two cores) for any x86-64 with
+# llama-cpp-python is built from source (9 min on two busy cores) for any x86-64 with
 # AVX2, not for this CPU: ggml's native build turns on its AMX kernels, which crashed
 # (SIGSEGV in ggml_backend_amx_mul_mat) on a VM whose CPU reports AMX. pip's wheel cache
 # is bypassed: it keys wheels by the source alone and would hand back one built otherwise.
