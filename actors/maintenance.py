@@ -49,7 +49,7 @@ class Maintenance(Middleware):
                 log.exception("maintenance pass failed")
 
     def _reconcile(self) -> None:
-        # Imported here: actors.run declares the actor, which needs the broker built first.
+        # Imported here: actors.run imports the broker, whose module imports this one.
         from actors.run import send_again
         from actors.runtime import runtime
 

@@ -5,9 +5,10 @@ Messages carry only the job id; the row decides what happens. A message for a jo
 is already running is a duplicate (ignored), unless the running attempt's lease has
 gone stale: then its worker died, and the job is retried (or given up) from here.
 
-Priority: one queue per level. A job with `priority` above 0 goes to `jobs-high`, 0 to
-`jobs`, below 0 to `jobs-low`. A worker consumes all three (as `dramatiq actors` does by
-default) and, of the messages it holds, starts high ones first, then normal, then low.
+Priority: one queue per level (named in store/keys.py). A job with `priority` above 0
+goes to `jobs-high`, 0 to `jobs`, below 0 to `jobs-low`. A worker consumes all three (as
+`dramatiq actors` does by default) and, of the messages it holds, starts high ones
+first, then normal, then low.
 """
 
 from __future__ import annotations
@@ -23,17 +24,18 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from actors.active import ACTIVE, worker_name
 from actors.attempt import run_attempt
+from actors.broker import broker
 from actors.lease import ProcessLease
 from actors.registry import MAX_TIME_LIMIT_S
 from actors.runtime import runtime
 from store import enqueued, jobs
 from store.backends import Backends
+from store.keys import QUEUE, QUEUE_HIGH, QUEUE_LOW
 from store.models import Job, utcnow
 from store.status import IllegalTransition, JobStatus
 
 log = logging.getLogger(__name__)
 
-QUEUE_HIGH, QUEUE, QUEUE_LOW = "jobs-high", "jobs", "jobs-low"
 # Dramatiq's own time limit is only a backstop behind the pipeline's asyncio timeout,
 # which fails the job cleanly; it interrupts a worker thread stuck outside asyncio.
 BACKSTOP_MS = 30_000
@@ -83,6 +85,7 @@ def _lease() -> ProcessLease:
 def _actor(name: str, queue: str, priority: int) -> dramatiq.Actor[[str], Any]:
     # Dramatiq's `priority`: of the messages a worker holds, the lowest number runs first.
     declare = dramatiq.actor(
+        broker=broker,
         actor_name=name,
         queue_name=queue,
         priority=priority,

@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The Dramatiq queues of the run_job actors, one per priority level (actors/run.py):
+# `priority` above 0 goes to QUEUE_HIGH, 0 to QUEUE, below 0 to QUEUE_LOW. A worker
+# consumes all three. Names inside the broker's namespace (see `dramatiq_queue`).
+QUEUE_HIGH, QUEUE, QUEUE_LOW = "jobs-high", "jobs", "jobs-low"
+QUEUES = (QUEUE_HIGH, QUEUE, QUEUE_LOW)
+
 
 @dataclass(frozen=True)
 class Keys:

@@ -1,4 +1,8 @@
-"""The Starlette application (`uvicorn web.app:app`)."""
+"""The Starlette application (`uvicorn web.app:app`).
+
+Importing this module reads the settings and does no I/O; the app connects to Redis and
+the database when its lifespan starts (web/dependencies.py checks them first).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -17,6 +22,7 @@ from store.quota import Quotas
 from store.settings import Settings, redact_url, settings_or_exit
 from web import dashboard, events_ws, health, job_actions, jobs_api, limits, metrics
 from web.connections import ConnectionCap
+from web.dependencies import CheckDependencies
 from web.errors import HANDLERS
 from web.keyring import Keyring
 from web.middleware import middleware
@@ -63,7 +69,8 @@ def create_app(settings: Settings) -> Starlette:
     ]
     return Starlette(
         routes=routes,
-        middleware=middleware(settings),
+        # First: the lifespan below starts only once Redis and the database answer.
+        middleware=[Middleware(CheckDependencies, settings=settings), *middleware(settings)],
         exception_handlers={**HANDLERS, **limits.HANDLERS},
         lifespan=lifespan,
     )

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from actors.registry import JOB_TYPES
+from actors import JOB_TYPES
 from store import jobs
 from store.backends import Backends
 from store.models import Job

@@ -15,8 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from actors import send_job
-from actors.registry import JOB_TYPES
+from actors import JOB_TYPES, send_job
 from store import jobs, listing
 from store.backends import Backends
 from store.events import Snapshot

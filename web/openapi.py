@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from actors.registry import JOB_TYPES
+from actors import JOB_TYPES
 from store.status import JobStatus
 from web.submit import MAX_BODY_BYTES, PRIORITY_RANGE
 

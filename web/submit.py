@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.requests import Request
 
-from actors.registry import JOB_TYPES
+from actors import JOB_TYPES
 from web.errors import ApiError
 from web.nul import contains_nul
 
