@@ -76,3 +76,37 @@ def test_store_imports_neither_web_nor_actors() -> None:
                 assert not node.module.startswith(("web", "actors")), path
             if isinstance(node, ast.Import):
                 assert not any(a.name.startswith(("web", "actors")) for a in node.names), path
+
+
+# What the web may take from the worker side: the job types and how to enqueue one.
+# Anything else (`actors.<module>`) is worker machinery, free to move.
+WEB_MAY_IMPORT_FROM_ACTORS = frozenset({"JOB_TYPES", "send_job", "QUEUES"})
+
+
+def worker_imports(tree: ast.AST) -> list[str]:
+    """What a module imports from `actors` beyond the names the web may use."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name.split(".")[0] == "actors"]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.startswith("actors."):
+                found.append(node.module)
+            elif node.module == "actors":
+                names = [alias.name for alias in node.names]
+                found += [
+                    f"actors.{name}" for name in names if name not in WEB_MAY_IMPORT_FROM_ACTORS
+                ]
+    return found
+
+
+def test_the_web_imports_only_job_types_send_job_and_queues_from_actors() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): names
+        for path in (ROOT / "web").rglob("*.py")
+        if (names := worker_imports(ast.parse(path.read_text())))
+    }
+    assert offenders == {}
+    for violation in ("from actors.registry import JOB_TYPES", "from actors import run"):
+        assert worker_imports(ast.parse(violation)), violation  # the rule checks something
+    assert worker_imports(ast.parse("from actors import JOB_TYPES, QUEUES, send_job")) == []
