@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from tests.client import Received, connect, get_job, read_all, read_until, submit
 from tests.stack import Stack
 
@@ -120,3 +122,11 @@ async def test_a_bad_after_closes_with_4400(stack: Stack) -> None:
     async with connect(f"{stack.events_url(job_id)}?after=minus-one") as ws:
         received = await read_all(ws)
     assert (received.messages, received.close_code) == ([], 4400)
+
+
+def test_health_reports_database_redis_and_the_worker(stack: Stack) -> None:
+    response = httpx.get(f"{stack.base_url}/health", timeout=10)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["database"], body["redis"], body["status"]) == ("ok", "ok", "ok")
+    assert body["workers"] >= 1

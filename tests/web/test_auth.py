@@ -1,4 +1,5 @@
-"""API keys on a running stack: 401s, stored keys and their revocation, limits, CORS."""
+"""API keys: 401s and CORS in-process (tests/inprocess.py); stored keys and their
+revocation, limits and WebSocket keys on a running stack."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from sqlalchemy import text
 from store import jobs
 from store.models import Job
 from tests.client import Received, read_all
+from tests.inprocess import InProcess
 from tests.secured import ALLOWED_ORIGIN, LEAKED_OWNER, LIMITS, Secured, parked_job
-from tests.stack import ROOT, Stack, free_port
+from tests.stack import ROOT, free_port
 
 PROTECTED = [
     ("GET", "/jobs"),
@@ -41,41 +43,42 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
 
 
 @pytest.mark.parametrize(("method", "path"), PROTECTED)
-def test_every_route_but_health_needs_a_key(secured: Secured, method: str, path: str) -> None:
-    with secured.client(None) as anonymous:
-        response = anonymous.request(method, path, json={"type": "chat"})
-        assert_error(response, 401, "unauthorized")
-        assert response.headers["www-authenticate"] == 'Bearer realm="jobcast"'
-        assert anonymous.get("/health").status_code == 200
+def test_every_route_but_health_needs_a_key(keyed_app: InProcess, method: str, path: str) -> None:
+    anonymous = keyed_app.client
+    response = anonymous.request(method, path, json={"type": "chat"})
+    assert_error(response, 401, "unauthorized")
+    assert response.headers["www-authenticate"] == 'Bearer realm="jobcast"'
+    health = anonymous.get("/health")  # 503 when no worker is up: in-process, there may be none
+    assert health.status_code in (200, 503) and health.json()["database"] == "ok"
 
 
-def test_the_dashboard_page_loads_without_a_key(secured: Secured) -> None:
-    with secured.client(None) as anonymous:  # the page asks for the key itself
-        page = anonymous.get("/")
-        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-        assert anonymous.get("/static/jobcast.js").status_code == 200
-        assert_error(anonymous.get("/jobs"), 401, "unauthorized")  # what the page then calls
+def test_the_dashboard_page_loads_without_a_key(keyed_app: InProcess) -> None:
+    anonymous = keyed_app.client  # the page asks for the key itself
+    page = anonymous.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert anonymous.get("/static/jobcast.js").status_code == 200
+    assert_error(anonymous.get("/jobs"), 401, "unauthorized")  # what the page then calls
 
 
 @pytest.mark.parametrize(
     "authorization",
     ["Bearer not-a-key-of-anyone-here", "Basic YWxpY2U6c2VjcmV0", "Bearer", "alice"],
 )
-def test_a_wrong_key_is_a_401_that_does_not_echo_it(secured: Secured, authorization: str) -> None:
-    response = httpx.get(
-        f"{secured.base_url}/jobs", headers={"Authorization": authorization}, timeout=10
-    )
+def test_a_wrong_key_is_a_401_that_does_not_echo_it(
+    keyed_app: InProcess, authorization: str
+) -> None:
+    response = keyed_app.client.get("/jobs", headers={"Authorization": authorization})
     error = assert_error(response, 401, "unauthorized")
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
     assert authorization.split()[-1] not in error["message"]
 
 
-def test_a_valid_key_opens_the_api_as_its_owner(secured: Secured) -> None:
-    job = secured.submit("alice", "whose job is this")
-    lower = {"Authorization": f"bearer {secured.keys['alice']}"}  # the scheme is case-blind
-    response = httpx.get(f"{secured.base_url}/jobs/{job['id']}", headers=lower, timeout=10)
+def test_a_valid_key_opens_the_api_as_its_owner(keyed_app: InProcess) -> None:
+    job_id = keyed_app.submit("alice", "whose job is this")
+    lower = {"Authorization": f"bearer {keyed_app.keys['alice']}"}  # the scheme is case-blind
+    response = keyed_app.client.get(f"/jobs/{job_id}", headers=lower)
     assert response.status_code == 200
-    assert response.json()["id"] == job["id"]
+    assert response.json()["id"] == job_id
 
 
 def _created_key(output: str) -> tuple[str, str]:
@@ -174,29 +177,28 @@ def test_active_jobs_over_the_cap_are_a_429_until_one_ends(secured: Secured) -> 
         b.engine.dispose()
 
 
-def test_cors_is_off_by_default(stack: Stack) -> None:
+def test_cors_is_off_by_default(web_app: InProcess) -> None:
     headers = {"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "POST"}
-    preflight = httpx.options(f"{stack.base_url}/jobs", headers=headers, timeout=10)
+    preflight = web_app.client.options("/jobs", headers=headers)
     assert "access-control-allow-origin" not in preflight.headers
-    simple = httpx.get(f"{stack.base_url}/jobs", headers={"Origin": ALLOWED_ORIGIN}, timeout=10)
+    simple = web_app.client.get("/jobs", headers={"Origin": ALLOWED_ORIGIN})
     assert "access-control-allow-origin" not in simple.headers
 
 
-def test_cors_allows_only_the_configured_origins(secured: Secured) -> None:
+def test_cors_allows_only_the_configured_origins(keyed_app: InProcess) -> None:
     ask = {
         "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization, content-type",
     }
-    ok = httpx.options(f"{secured.base_url}/jobs", headers={"Origin": ALLOWED_ORIGIN, **ask})
+    api = keyed_app.client
+    ok = api.options("/jobs", headers={"Origin": ALLOWED_ORIGIN, **ask})
     assert ok.status_code == 200
     assert ok.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
-    refused = httpx.options(
-        f"{secured.base_url}/jobs", headers={"Origin": "https://evil.example", **ask}
-    )
+    refused = api.options("/jobs", headers={"Origin": "https://evil.example", **ask})
     assert_error(refused, 400, "cors_refused")
     assert "access-control-allow-origin" not in refused.headers
     # A 401 carries CORS headers too, so the page's script can read why it was refused.
-    denied = httpx.get(f"{secured.base_url}/jobs", headers={"Origin": ALLOWED_ORIGIN})
+    denied = api.get("/jobs", headers={"Origin": ALLOWED_ORIGIN})
     assert denied.status_code == 401
     assert denied.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
     assert "www-authenticate" in denied.headers["access-control-expose-headers"].lower()

@@ -7,14 +7,15 @@ import re
 import httpx
 import pytest
 
-from tests.stack import ROOT, Stack
+from tests.inprocess import InProcess
+from tests.stack import ROOT
 
 STATIC = ROOT / "web" / "static"
 
 
 @pytest.fixture
-def api(stack: Stack) -> httpx.Client:
-    return httpx.Client(base_url=stack.base_url, timeout=10)
+def api(web_app: InProcess) -> httpx.Client:
+    return web_app.client
 
 
 def test_the_dashboard_is_served_at_the_root(api: httpx.Client) -> None:

@@ -1,4 +1,4 @@
-"""The REST routes against the running web process: answers and errors in the contract's shape."""
+"""The REST routes, in-process (tests/inprocess.py): answers and errors in the contract's shape."""
 
 from __future__ import annotations
 
@@ -6,14 +6,15 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
 
-from tests.client import submit
-from tests.stack import Stack
+from tests.inprocess import InProcess, settings_of
+from web.app import create_app
 
 
 @pytest.fixture
-def api(stack: Stack) -> httpx.Client:
-    return httpx.Client(base_url=stack.base_url, timeout=10)
+def api(web_app: InProcess) -> httpx.Client:
+    return web_app.client
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -131,8 +132,10 @@ def test_a_wrong_method_is_a_405_in_the_error_shape(api: httpx.Client) -> None:
     assert_error(api.put("/jobs"), 405, "method_not_allowed")
 
 
-def test_listing_is_newest_first_with_filters_and_a_cursor(stack: Stack, api: httpx.Client) -> None:
-    ids = [submit(stack, f"listing {n}") for n in range(3)]
+def test_listing_is_newest_first_with_filters_and_a_cursor(
+    web_app: InProcess, api: httpx.Client
+) -> None:
+    ids = [web_app.submit(prompt=f"listing {n}") for n in range(3)]
     first = api.get("/jobs", params={"limit": 2, "type": "chat"}).json()
     assert [job["id"] for job in first["jobs"]] == ids[::-1][:2]
     second = api.get("/jobs", params={"limit": 2, "cursor": first["next"]}).json()
@@ -173,9 +176,13 @@ def test_openapi_describes_every_http_route(api: httpx.Client) -> None:
     assert set(document["paths"]["/jobs"]) == {"get", "post"}
 
 
-def test_health_reports_database_redis_and_workers(api: httpx.Client) -> None:
-    response = api.get("/health")
-    assert response.status_code == 200
+def test_health_is_a_503_while_no_worker_is_seen(
+    sqlite_url: str, redis_url: str, namespace: str
+) -> None:
+    # A namespace of its own: no worker heart-beats there (tests/e2e has the 200).
+    settings = settings_of(sqlite_url, redis_url, f"{namespace}:no-workers")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/health")
+    assert response.status_code == 503
     body = response.json()
-    assert (body["database"], body["redis"], body["status"]) == ("ok", "ok", "ok")
-    assert body["workers"] >= 1
+    assert body == {"database": "ok", "redis": "ok", "workers": 0, "status": "unavailable"}
