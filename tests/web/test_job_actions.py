@@ -16,6 +16,19 @@ from store import jobs
 from tests.inprocess import InProcess
 
 
+def test_cancel_answers_409_for_a_finished_job_and_404_for_an_unknown_one(
+    web_app: InProcess,
+) -> None:
+    job_id = web_app.ended().id
+    conflict = web_app.client.post(f"/jobs/{job_id}/cancel")
+    unknown = web_app.client.post("/jobs/0123456789abcdef/cancel")
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["code"] == "conflict"
+    assert "failed" in conflict.json()["error"]["message"]
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "not_found"
+
+
 def test_only_failed_or_cancelled_jobs_can_be_retried(web_app: InProcess) -> None:
     api, b = web_app.client, web_app.backends
     done = jobs.claim(b, web_app.parked().id)

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from actors import JOB_TYPES
 from tests.inprocess import InProcess, settings_of
 from web.app import create_app
 
@@ -104,6 +105,33 @@ def test_other_invalid_fields_are_a_422(
     assert error["details"][0]["field"] == field
 
 
+def test_a_time_limit_above_the_types_own_is_refused(api: httpx.Client) -> None:
+    longest = JOB_TYPES["chat"].time_limit
+    body = {"type": "chat", "params": {"prompt": "x"}, "time_limit": longest + 1}
+    error = assert_error(api.post("/jobs", json=body), 422, "invalid_request")
+    assert error["details"][0]["field"] == "time_limit"
+    assert str(longest) in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("job_type", "params", "field"),
+    [
+        ("generate_lore", {"kind": "characters", "theme": "x", "count": 11}, "params.count"),
+        ("generate_lore", {"kind": "dragons", "theme": "x"}, "params.kind"),
+        ("generate_personas", {"count": 501}, "params.count"),
+        ("generate_workflow", {"requirements": ""}, "params.requirements"),
+        ("generate_backlog", {"description": "x", "stories": 0}, "params.stories"),
+        ("create_canvas", {"request": "x", "colour": "red"}, "params.colour"),
+    ],
+)
+def test_params_outside_each_types_schema_are_refused(
+    api: httpx.Client, job_type: str, params: dict[str, Any], field: str
+) -> None:
+    response = api.post("/jobs", json={"type": job_type, "params": params})
+    error = assert_error(response, 422, "invalid_params")
+    assert field in [detail["field"] for detail in error["details"]]
+
+
 def test_a_body_that_is_not_an_object_is_a_422(api: httpx.Client) -> None:
     assert_error(api.post("/jobs", json=["chat"]), 422, "invalid_request")
 
@@ -165,6 +193,15 @@ def test_job_types_carry_the_json_schema_of_their_params(api: httpx.Client) -> N
     assert schema["required"] == ["prompt"]
     assert set(schema["properties"]) == {"prompt", "system"}
     assert types["chat"]["title"] and types["chat"]["description"]
+
+
+def test_every_job_type_is_listed_with_its_params_schema(api: httpx.Client) -> None:
+    types = {t["type"]: t for t in api.get("/job-types").json()}
+    assert set(types) >= {
+        "chat", "generate_lore", "generate_workflow", "generate_personas",
+        "generate_backlog", "create_canvas",
+    }  # fmt: skip
+    assert types["generate_personas"]["params_schema"]["properties"]["count"]["maximum"] == 500
 
 
 def test_openapi_describes_every_http_route(api: httpx.Client) -> None:
