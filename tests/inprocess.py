@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -29,6 +31,10 @@ from store.backends import Backends
 from store.models import Job
 from store.settings import Settings
 from tests.secured import ALLOWED_ORIGIN, parked_job
+
+# Starlette's TestClient speaks httpx2 (the fork of httpx that openai brings); the tests
+# of running processes use httpx. Helpers that read an answer take either.
+Response = httpx.Response | httpx2.Response
 
 # Owners of the keyed app; a test takes one of its own so no other test sees its jobs.
 OWNERS = ("alice", "bob", "carol", "dave", "erin", "frank")
@@ -68,7 +74,7 @@ class InProcess:
         return jobs.fail(self.backends, job.id, None, {"code": "llm_error", "message": "no"})
 
 
-def settings_of(database_url: str, redis_url: str, namespace: str, **env: str) -> Settings:
+def settings_of(database_url: str, redis_url: str, namespace: str, **env: Any) -> Settings:
     return Settings(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,

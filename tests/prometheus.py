@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-import httpx
+from tests.inprocess import Response
 
 SAMPLE = re.compile(
     r'^(?P<name>[a-z_]+)(\{(?P<labels>[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*)\})? (?P<value>\S+)$'
 )
 
 
-def parse(response: httpx.Response) -> dict[str, float]:
+def parse(response: Response) -> dict[str, float]:
     """`name{labels}` → value, from a `GET /metrics` answer (asserting its format)."""
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")

@@ -19,7 +19,7 @@ from sqlalchemy import text
 from store import jobs
 from store.models import Job
 from tests.client import Received, read_all
-from tests.inprocess import InProcess
+from tests.inprocess import InProcess, Response
 from tests.secured import ALLOWED_ORIGIN, LEAKED_OWNER, LIMITS, Secured, parked_job
 from tests.stack import ROOT, free_port
 
@@ -34,7 +34,7 @@ PROTECTED = [
 ]
 
 
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+def assert_error(response: Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"} and body["error"]["code"] == code

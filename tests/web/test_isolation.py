@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from starlette.websockets import WebSocketDisconnect
 
-from tests.inprocess import InProcess
+from tests.inprocess import InProcess, Response
 
 
 def not_found_like_unknown(app: InProcess, method: str, path: str, job_id: str) -> None:
@@ -108,7 +107,7 @@ def test_idempotency_keys_are_per_owner(keyed_app: InProcess) -> None:
     body = {"type": "chat", "params": {"prompt": "once"}}
     same_key = {"Idempotency-Key": "order-42"}
 
-    def post(owner: str) -> httpx.Response:
+    def post(owner: str) -> Response:
         return keyed_app.client.post(
             "/jobs", json=body, headers={**same_key, **keyed_app.headers(owner)}
         )

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 from starlette.testclient import TestClient
 
 from actors import JOB_TYPES
-from tests.inprocess import InProcess, settings_of
+from tests.inprocess import InProcess, Response, settings_of
 from web.app import create_app
 
 
 @pytest.fixture
-def api(web_app: InProcess) -> httpx.Client:
+def api(web_app: InProcess) -> TestClient:
     return web_app.client
 
 
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+def assert_error(response: Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}
@@ -28,11 +27,11 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     return error
 
 
-def jobs_count(api: httpx.Client) -> int:
+def jobs_count(api: TestClient) -> int:
     return len(api.get("/jobs", params={"limit": 200}).json()["jobs"])
 
 
-def test_submit_answers_202_with_location_and_the_pending_job(api: httpx.Client) -> None:
+def test_submit_answers_202_with_location_and_the_pending_job(api: TestClient) -> None:
     response = api.post("/jobs", json={"type": "chat", "params": {"prompt": "hi"}, "priority": 3})
     assert response.status_code == 202
     job = response.json()
@@ -42,7 +41,7 @@ def test_submit_answers_202_with_location_and_the_pending_job(api: httpx.Client)
     assert api.get(response.headers["location"]).json()["id"] == job["id"]
 
 
-def test_malformed_json_is_a_400(api: httpx.Client) -> None:
+def test_malformed_json_is_a_400(api: TestClient) -> None:
     before = jobs_count(api)
     response = api.post(
         "/jobs", content=b'{"type": "chat", ', headers={"content-type": "application/json"}
@@ -56,11 +55,11 @@ def test_malformed_json_is_a_400(api: httpx.Client) -> None:
     [b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe not text", b"", b'{"type": "chat"} trailing'],
     ids=["deeply-nested", "not-utf8", "empty", "trailing-garbage"],
 )
-def test_other_undecodable_bodies_are_a_400(api: httpx.Client, body: bytes) -> None:
+def test_other_undecodable_bodies_are_a_400(api: TestClient, body: bytes) -> None:
     assert_error(api.post("/jobs", content=body), 400, "malformed_json")
 
 
-def test_an_unknown_type_is_a_422(api: httpx.Client) -> None:
+def test_an_unknown_type_is_a_422(api: TestClient) -> None:
     error = assert_error(
         api.post("/jobs", json={"type": "poem", "params": {}}), 422, "unknown_type"
     )
@@ -79,7 +78,7 @@ def test_an_unknown_type_is_a_422(api: httpx.Client) -> None:
     ],
 )
 def test_params_failing_the_schema_are_a_422_naming_the_field(
-    api: httpx.Client, params: dict[str, Any], field: str
+    api: TestClient, params: dict[str, Any], field: str
 ) -> None:
     error = assert_error(
         api.post("/jobs", json={"type": "chat", "params": params}), 422, "invalid_params"
@@ -98,14 +97,12 @@ def test_params_failing_the_schema_are_a_422_naming_the_field(
         ({"type": "chat", "params": {"prompt": "x"}, "colour": "red"}, "colour"),
     ],
 )
-def test_other_invalid_fields_are_a_422(
-    api: httpx.Client, body: dict[str, Any], field: str
-) -> None:
+def test_other_invalid_fields_are_a_422(api: TestClient, body: dict[str, Any], field: str) -> None:
     error = assert_error(api.post("/jobs", json=body), 422, "invalid_request")
     assert error["details"][0]["field"] == field
 
 
-def test_a_time_limit_above_the_types_own_is_refused(api: httpx.Client) -> None:
+def test_a_time_limit_above_the_types_own_is_refused(api: TestClient) -> None:
     longest = JOB_TYPES["chat"].time_limit
     body = {"type": "chat", "params": {"prompt": "x"}, "time_limit": longest + 1}
     error = assert_error(api.post("/jobs", json=body), 422, "invalid_request")
@@ -125,18 +122,18 @@ def test_a_time_limit_above_the_types_own_is_refused(api: httpx.Client) -> None:
     ],
 )
 def test_params_outside_each_types_schema_are_refused(
-    api: httpx.Client, job_type: str, params: dict[str, Any], field: str
+    api: TestClient, job_type: str, params: dict[str, Any], field: str
 ) -> None:
     response = api.post("/jobs", json={"type": job_type, "params": params})
     error = assert_error(response, 422, "invalid_params")
     assert field in [detail["field"] for detail in error["details"]]
 
 
-def test_a_body_that_is_not_an_object_is_a_422(api: httpx.Client) -> None:
+def test_a_body_that_is_not_an_object_is_a_422(api: TestClient) -> None:
     assert_error(api.post("/jobs", json=["chat"]), 422, "invalid_request")
 
 
-def test_a_body_over_256_kib_is_a_413(api: httpx.Client) -> None:
+def test_a_body_over_256_kib_is_a_413(api: TestClient) -> None:
     before = jobs_count(api)
     big = {"type": "chat", "params": {"prompt": "x" * (256 * 1024)}}
     assert_error(api.post("/jobs", json=big), 413, "too_large")
@@ -151,17 +148,17 @@ def test_a_body_over_256_kib_is_a_413(api: httpx.Client) -> None:
     assert jobs_count(api) == before
 
 
-def test_an_unknown_job_is_a_404(api: httpx.Client) -> None:
+def test_an_unknown_job_is_a_404(api: TestClient) -> None:
     assert_error(api.get("/jobs/does-not-exist"), 404, "not_found")
     assert_error(api.get("/no-such-route"), 404, "not_found")
 
 
-def test_a_wrong_method_is_a_405_in_the_error_shape(api: httpx.Client) -> None:
+def test_a_wrong_method_is_a_405_in_the_error_shape(api: TestClient) -> None:
     assert_error(api.put("/jobs"), 405, "method_not_allowed")
 
 
 def test_listing_is_newest_first_with_filters_and_a_cursor(
-    web_app: InProcess, api: httpx.Client
+    web_app: InProcess, api: TestClient
 ) -> None:
     ids = [web_app.submit(prompt=f"listing {n}") for n in range(3)]
     first = api.get("/jobs", params={"limit": 2, "type": "chat"}).json()
@@ -183,11 +180,11 @@ def test_listing_is_newest_first_with_filters_and_a_cursor(
         {"cursor": "bm90IGEgY3Vyc29y"},
     ],
 )
-def test_bad_listing_queries_are_a_422(api: httpx.Client, query: dict[str, str]) -> None:
+def test_bad_listing_queries_are_a_422(api: TestClient, query: dict[str, str]) -> None:
     assert_error(api.get("/jobs", params=query), 422, "invalid_query")
 
 
-def test_job_types_carry_the_json_schema_of_their_params(api: httpx.Client) -> None:
+def test_job_types_carry_the_json_schema_of_their_params(api: TestClient) -> None:
     types = {t["type"]: t for t in api.get("/job-types").json()}
     schema = types["chat"]["params_schema"]
     assert schema["required"] == ["prompt"]
@@ -195,7 +192,7 @@ def test_job_types_carry_the_json_schema_of_their_params(api: httpx.Client) -> N
     assert types["chat"]["title"] and types["chat"]["description"]
 
 
-def test_every_job_type_is_listed_with_its_params_schema(api: httpx.Client) -> None:
+def test_every_job_type_is_listed_with_its_params_schema(api: TestClient) -> None:
     types = {t["type"]: t for t in api.get("/job-types").json()}
     assert set(types) >= {
         "chat", "generate_lore", "generate_workflow", "generate_personas",
@@ -204,7 +201,7 @@ def test_every_job_type_is_listed_with_its_params_schema(api: httpx.Client) -> N
     assert types["generate_personas"]["params_schema"]["properties"]["count"]["maximum"] == 500
 
 
-def test_openapi_describes_every_http_route(api: httpx.Client) -> None:
+def test_openapi_describes_every_http_route(api: TestClient) -> None:
     from openapi_spec_validator import validate
 
     document = api.get("/openapi.json").json()
