@@ -31,9 +31,9 @@ from store.settings import Settings
 # messages go back to the queue (at the next maintenance pass). Dramatiq's default is 60 s.
 HEARTBEAT_TIMEOUT_MS = 15_000
 # Out of a million broker commands, how many also run queue maintenance (requeueing the
-# messages of dead workers). Dramatiq's default of 1000 (0.1 %) left a killed worker's
-# message stranded for minutes in a measurement here; 10 % costs one small Lua call
-# per ten fetches.
+# messages of dead workers). With Dramatiq's default of 1000 (0.1 %) a killed worker's
+# message waited far longer than the heartbeat timeout (docs/PERFORMANCE.md); 10 % costs
+# one small Lua call per ten fetches.
 MAINTENANCE_CHANCE = 100_000
 
 

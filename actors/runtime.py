@@ -27,16 +27,16 @@ EVENT_CONNECTIONS = 2
 # thread waits for the pool and gives up after 5 s. Dramatiq's threads (hundreds of them)
 # hand their claims and attempt ends to CLAIM_THREADS threads rather than each opening a
 # transaction: hundreds of threads contending for the pool and the GIL cost more CPU
-# than the work (S6: claiming 1,000 jobs took 13 s instead of 4). The event loop's own
+# than the work (docs/PERFORMANCE.md). The event loop's own
 # database calls (progress copies) use DATABASE_THREADS threads. One connection is left
 # for the maintenance thread.
 CLAIM_THREADS = 8
 DATABASE_THREADS = 6
 # Dramatiq holds a thread per in-flight message, even for async actors; each wakes every
 # `interrupt_check_ival` (0.1 s by default) to look for an interrupt (the TimeLimit
-# backstop). At 500 messages a process those 5,000 wakeups a second cost a quarter of the
-# worker's CPU in S6 (bench/). Pipelines end themselves (actors/attempt.py): once a
-# second is plenty for a backstop.
+# backstop). At 500 messages a process that is 5,000 wakeups a second, a large share of
+# the worker's CPU (docs/PERFORMANCE.md). Pipelines end themselves (actors/attempt.py):
+# once a second is plenty for a backstop.
 INTERRUPT_CHECK_S = 1.0
 
 

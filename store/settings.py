@@ -164,10 +164,6 @@ class Settings(BaseSettings):
     def provider(self) -> str:
         return self.llm or "simulated"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 # Keys travel in `Authorization: Bearer` and as a WebSocket subprotocol token: letters,
 # digits and -._~ only; 16 characters at least, since they are compared, not throttled.
