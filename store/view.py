@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from store.events import Snapshot
 from store.models import Job
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+from store.status import TERMINAL
+from store.times import iso
 
 
 def live_fields(job: Job) -> dict[str, Any]:
@@ -47,7 +44,7 @@ def job_json(job: Job, live: Snapshot | None = None) -> dict[str, Any]:
     }
     # A finished job's row is complete (and may know more: the usage of an attempt that
     # was stopped is written after the terminal event), so it wins at equal seq.
-    finished = job.status in ("completed", "failed", "cancelled")
+    finished = job.status in TERMINAL
     newer = live is not None and (live.seq > job.seq or (live.seq == job.seq and not finished))
     if live is not None and newer and live.fields:
         data.update(live.fields)
