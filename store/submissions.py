@@ -64,10 +64,11 @@ def submit(
 
 
 def _submit_once(b: Backends, s: Submission, limits: SubmissionLimits | None) -> tuple[Job, bool]:
-    key, fingerprint = s.idempotency_key, s.fingerprint()
+    key = s.idempotency_key
+    fingerprint = s.fingerprint() if key is not None else ""
     with Session(b.engine, expire_on_commit=False) as session, session.begin():
         if key is not None and (known := idempotency.job_of(session, s.owner, key, fingerprint)):
-            return known, False
+            return known, False  # a replay: it spends none of the owner's limits
         if limits is not None:
             limits.check(s.owner, session)
         job = jobs.create(
