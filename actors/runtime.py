@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,12 +11,11 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from dramatiq.asyncio import get_event_loop_thread
-from redis.asyncio import BlockingConnectionPool, Redis
 
 from actors.llm import LLMSetup, ModelTiers
 from actors.providers import make_provider
 from store.async_events import AsyncEventChannel
-from store.backends import REDIS_CONNECT_TIMEOUT_S, REDIS_SOCKET_TIMEOUT_S, Backends, connect
+from store.backends import Backends, async_redis_client, connect
 from store.retries import Backoff
 from store.settings import Settings, get_settings
 
@@ -79,16 +77,8 @@ class Runtime:
         loop.set_default_executor(
             ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="jobcast-db")
         )
-        pool = BlockingConnectionPool.from_url(
-            self.redis_url,
-            max_connections=EVENT_CONNECTIONS,
-            timeout=REDIS_SOCKET_TIMEOUT_S,
-            socket_timeout=REDIS_SOCKET_TIMEOUT_S,
-            socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
-            health_check_interval=30,
-            client_name=f"jobcast-events-{os.getpid()}",
-        )
-        channel = AsyncEventChannel(Redis(connection_pool=pool), self.backends.keys, self.ttl)
+        redis = async_redis_client(self.redis_url, "jobcast-events", EVENT_CONNECTIONS)
+        channel = AsyncEventChannel(redis, self.backends.keys, self.ttl)
         self._events[loop] = channel
         return channel
 

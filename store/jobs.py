@@ -27,9 +27,11 @@ from store import attempts
 from store import cancel as cancel_signal
 from store.backends import Backends
 from store.enqueued import forget_mark
+from store.errors import JobNotFound, NotFinished, NotLost, StaleAttempt
 from store.models import IdempotencyKey, Job, utcnow
 from store.retries import Backoff, Failure, gave_up
 from store.status import JobStatus, check_transition
+from store.times import iso
 from store.usage import add_usage
 from store.view import live_fields
 
@@ -39,26 +41,6 @@ _JOB: Table = Job.__table__  # type: ignore[attr-defined, unused-ignore]
 _JOB_COLUMNS = tuple(_JOB.columns)
 # The row a status change works on, locked until its transaction ends.
 _SELECT_LOCKED = select(_JOB).where(_JOB.c.id == bindparam("id")).with_for_update()
-
-
-class JobNotFound(Exception):
-    """No job with this id (for this owner)."""
-
-
-class StaleAttempt(Exception):
-    """A worker reported for an attempt that is no longer the job's current one."""
-
-
-class NotLost(Exception):
-    """The job is not a running job with a stale lease (its worker is alive, or it moved on)."""
-
-
-class NotFinished(Exception):
-    """Only a finished job can be deleted."""
-
-    def __init__(self, job_id: str, current: JobStatus) -> None:
-        super().__init__(f"job {job_id} is {current}; only finished jobs can be deleted")
-        self.current = current
 
 
 def create(
@@ -90,12 +72,6 @@ def create(
     with Session(b.engine) as own, own.begin():
         own.execute(insert(Job), [row])
     return job
-
-
-def create_with(b: Backends, create: Callable[[Session], Job]) -> Job:
-    """Run `create` in a transaction of its own and commit the job it adds."""
-    with Session(b.engine, expire_on_commit=False) as session, session.begin():
-        return create(session)
 
 
 def get(b: Backends, job_id: str, owner: str | None = None) -> Job:
@@ -196,7 +172,7 @@ def hand_back(b: Backends, job_id: str, attempt: int, usage: dict[str, Any] | No
     def edit(job: Job) -> dict[str, Any]:
         add_usage(job, usage)
         job.error, job.retry_at, job.heartbeat_at = failure.as_json(), utcnow(), None
-        return {"error": job.error, "retry_at": _iso(job.retry_at)}
+        return {"error": job.error, "retry_at": iso(job.retry_at)}
 
     return _transition(b, job_id, JobStatus.RETRYING, edit, attempt=attempt)
 
@@ -259,7 +235,7 @@ def _after_failure(
             delay = backoff.delay(job.attempts, failure.retry_after)
             job.retry_at = utcnow() + timedelta(seconds=delay)
             job.error = failure.as_json()
-            return {"error": job.error, "retry_at": _iso(job.retry_at)}
+            return {"error": job.error, "retry_at": iso(job.retry_at)}
         final = gave_up(job.attempts, failure) if failure.transient else failure
         _finish(b, job, usage)
         job.error = final.as_json()
@@ -285,10 +261,6 @@ def _finish(b: Backends, job: Job, usage: dict[str, Any] | None) -> None:
     job.finished_at = utcnow()
     job.output = b.events.output_of(job.id)
     add_usage(job, usage)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def _locked(session: Session, job_id: str, owner: str | None) -> Job:

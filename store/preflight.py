@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from redis import Redis, RedisError
+from redis import RedisError
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from store.backends import redis_client
 from store.db import for_reading, make_engine
 from store.settings import Settings, redact_url
 
@@ -30,8 +31,11 @@ def require_redis(settings: Settings) -> str:
 def check_or_exit(settings: Settings) -> None:
     url = require_redis(settings)
     try:
-        with Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
+        client = redis_client(url, "jobcast-preflight", pool_size=1)
+        try:
             client.ping()
+        finally:
+            client.connection_pool.disconnect()
     except RedisError as error:
         _fail(f"cannot reach Redis at {redact_url(url)}: {error}")
     engine = make_engine(settings.database_url)

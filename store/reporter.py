@@ -17,7 +17,7 @@ from store import jobs
 from store.async_events import AsyncEventChannel
 from store.backends import Backends
 from store.models import utcnow
-from store.view import iso
+from store.times import iso
 
 log = logging.getLogger(__name__)
 

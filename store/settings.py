@@ -13,9 +13,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-class ConfigError(Exception):
-    """A configuration mistake, reported as one line at start-up."""
+from store.errors import ConfigError
 
 
 class Settings(BaseSettings):

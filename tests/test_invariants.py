@@ -76,3 +76,36 @@ def test_store_imports_neither_web_nor_actors() -> None:
                 assert not node.module.startswith(("web", "actors")), path
             if isinstance(node, ast.Import):
                 assert not any(a.name.startswith(("web", "actors")) for a in node.names), path
+
+
+def calls(tree: ast.AST, names: set[str]) -> list[int]:
+    """Lines that call a function or method named in `names` (`f(…)` or `x.f(…)`)."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in names:
+                lines.append(node.lineno)
+    return lines
+
+
+def only_in(home: Path, names: set[str]) -> dict[str, list[int]]:
+    offenders = {
+        str(path.relative_to(ROOT)): lines
+        for path in sources()
+        if path != home and (lines := calls(ast.parse(path.read_text()), names))
+    }
+    assert calls(ast.parse(home.read_text()), names)  # the rule checks something
+    return offenders
+
+
+def test_redis_clients_are_built_in_one_place() -> None:
+    # Their timeouts and pool sizes are chosen there (store/backends.py).
+    constructors = {"Redis", "from_url", "BlockingConnectionPool", "ConnectionPool"}
+    assert only_in(ROOT / "store" / "backends.py", constructors) == {}
+
+
+def test_error_responses_are_rendered_in_one_place() -> None:
+    # Everything else raises (or renders) an error of store/errors.py's tree.
+    assert only_in(ROOT / "web" / "errors.py", {"error_response"}) == {}

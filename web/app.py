@@ -13,9 +13,9 @@ from starlette.routing import Route
 
 from store import apikeys
 from store.backends import connect
-from store.quota import Quotas
+from store.quota import Quotas, SubmissionLimits
 from store.settings import Settings, redact_url, settings_or_exit
-from web import dashboard, events_ws, health, job_actions, jobs_api, limits, metrics
+from web import dashboard, events_ws, health, job_actions, jobs_api, metrics
 from web.connections import ConnectionCap
 from web.errors import HANDLERS
 from web.keyring import Keyring
@@ -64,7 +64,7 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=middleware(settings),
-        exception_handlers={**HANDLERS, **limits.HANDLERS},
+        exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
 
@@ -74,7 +74,7 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
     b = app.state.backends
     quotas = Quotas(b)
     app.state.keyring = Keyring(b, settings.api_key_pairs)
-    app.state.submission_limits = limits.SubmissionLimits(
+    app.state.submission_limits = SubmissionLimits(
         quotas, settings.submit_rate, settings.submit_burst, settings.max_active_jobs
     )
     cap = ConnectionCap(quotas, settings.ws_per_owner)

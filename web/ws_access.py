@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket
 
+from store.errors import ForbiddenOrigin
 from web.connections import ConnectionCap
-from web.errors import error_response
+from web.errors import render
 from web.keyring import Keyring
 from web.ws_inbound import CLOSE_POLICY, Inbound, Violation
 
@@ -60,7 +61,7 @@ async def deny_origin(ws: WebSocket) -> None:
         await ws.close(CLOSE_POLICY)  # before accepting: the server answers 403 itself
         return
     await ws.send_denial_response(
-        error_response(403, "forbidden_origin", "this Origin may not open WebSockets here")
+        render(ForbiddenOrigin("this Origin may not open WebSockets here"))
     )
 
 

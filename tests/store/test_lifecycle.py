@@ -11,8 +11,9 @@ from redis.asyncio import Redis as AsyncRedis
 from store import jobs
 from store.async_events import AsyncEventChannel
 from store.backends import Backends
+from store.errors import IllegalTransition, StaleAttempt
 from store.reporter import Reporter
-from store.status import TRANSITIONS, IllegalTransition, JobStatus, check_transition
+from store.status import TRANSITIONS, JobStatus, check_transition
 
 
 def new_job(b: Backends) -> str:
@@ -93,7 +94,7 @@ def test_a_pending_job_cannot_complete(backends: Backends) -> None:
 def test_a_stale_attempt_cannot_finish_the_job(backends: Backends) -> None:
     job_id = new_job(backends)
     jobs.claim(backends, job_id)
-    with pytest.raises(jobs.StaleAttempt):
+    with pytest.raises(StaleAttempt):
         jobs.complete(backends, job_id, 7, {"text": "x"}, {})
     assert jobs.get(backends, job_id).status == "running"
 
