@@ -45,7 +45,11 @@ def _job_schema() -> dict[str, Any]:
                 "enum": ["pending", "running", "retrying", "completed", "failed", "cancelled"],
             },
             "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-            "message": nullable_str,
+            "message": {
+                **nullable_str,
+                "description": "what is happening: `Queued`, `Started`, the pipeline's "
+                "latest progress message, `Completed`, `Failed (code)`, `Cancelled`…",
+            },
             "stage": nullable_str,
             "params": {"type": "object"},
             "result": nullable_obj,
