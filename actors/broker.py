@@ -23,6 +23,7 @@ from actors.heartbeat import WorkerHeartbeat
 from actors.maintenance import Maintenance
 from actors.shutdown import GracefulShutdown
 from actors.wakeup import WakeUps, WakingRedisBroker
+from actors.worker_logs import WorkerLogs
 from store.backends import redis_client
 from store.keys import Keys
 from store.settings import Settings
@@ -64,6 +65,8 @@ def build_broker(settings: Settings) -> WakingRedisBroker:
             CancelWatch(redis_client(settings.redis_url, "jobcast-cancel", pool_size=2), keys),
             Maintenance(settings),
             GracefulShutdown(settings.shutdown_grace_s),
+            # Last: `after_` hooks run in reverse, so the format applies before the others.
+            WorkerLogs(settings),
         ],
     )
     dramatiq.set_broker(broker)

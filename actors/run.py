@@ -148,7 +148,6 @@ def _take_over(b: Backends, job_id: str) -> bool:
         job = jobs.recover(b, job_id, stale_before, rt.backoff)
     except (NotLost, IllegalTransition):
         return False
-    log.warning("job %s: its worker was lost; now %s", job_id, job.status)
     if job.status == JobStatus.RETRYING:
         send_again(b, job)
     return True

@@ -60,7 +60,6 @@ def reconcile(
             job = jobs.recover(b, job_id, now - timedelta(seconds=lease_s), backoff)
         except (NotLost, IllegalTransition, JobNotFound):
             continue
-        log.warning("job %s: lost its worker; now %s", job_id, job.status)
         done.recovered.append(job_id)
         if job.status == JobStatus.RETRYING:
             send(job)

@@ -90,6 +90,22 @@ class Settings(BaseSettings):
     # On SIGTERM a worker lets running jobs finish this long, then hands them back.
     shutdown_grace_s: float = Field(default=8.0, alias="JOBCAST_SHUTDOWN_GRACE", ge=0)
 
+    # --- Logs (issue #12): one line per event, `text` (key=value) or `json` -------------
+    log_format: Literal["text", "json"] = Field(default="text", alias="JOBCAST_LOG_FORMAT")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", alias="JOBCAST_LOG_LEVEL"
+    )
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, raw: object) -> object:
+        return raw.strip().lower() if isinstance(raw, str) else raw
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, raw: object) -> object:
+        return raw.strip().upper() if isinstance(raw, str) else raw
+
     @property
     def job_module_names(self) -> list[str]:
         return [name.strip() for name in self.job_modules.split(",") if name.strip()]

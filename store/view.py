@@ -28,7 +28,10 @@ class JobView(BaseModel):
     type: str
     status: JobStatus
     progress: int = Field(ge=0, le=100)
-    message: str | None
+    message: str | None = Field(
+        description="what is happening: `Queued`, `Started`, the pipeline's latest progress "
+        "message, `Completed`, `Failed (code)`, `Cancelled`…"
+    )
     stage: str | None
     params: JsonObject
     result: JsonObject | None

@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from store import apikeys
 from store.backends import connect
+from store.logs import configure as configure_logging
 from store.quota import Quotas, SubmissionLimits
 from store.settings import Settings, redact_url, settings_or_exit
 from web import dashboard, events_ws, health, job_actions, jobs_api, metrics
@@ -90,4 +91,12 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
     return cap
 
 
-app = create_app(settings_or_exit())
+def main_app() -> Starlette:
+    """The app uvicorn serves: logging is set up as it is imported, after uvicorn's own
+    set-up, so every line of the process has jobcast's format."""
+    settings = settings_or_exit()
+    configure_logging(settings)
+    return create_app(settings)
+
+
+app = main_app()

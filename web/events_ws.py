@@ -150,14 +150,13 @@ async def job_events(ws: WebSocket) -> None:
 
 async def _admitted(ws: WebSocket, gate: Gate) -> int | None:
     """Serve a connection that passes the gate (else Refused); returns the close code."""
-    inbound = Inbound(ws)
-    owner = await accept(ws, gate.keyring, inbound)
+    owner = await accept(ws, gate.keyring)
     set_owner(ws, owner)
     lease = await gate.cap.acquire(owner)
     if lease is None:
         raise Refused(CLOSE_TOO_MANY, "too many connections for this key")
     try:
-        return await _job_stream(ws, owner, inbound)
+        return await _job_stream(ws, owner, Inbound(ws))
     finally:
         # Before the close frame: a client that saw it may connect again at once.
         await gate.cap.release(lease)
