@@ -2,8 +2,9 @@
 
 The cancel watcher stops an attempt whose job was cancelled, the process lease
 (actors/lease.py) one that is no longer the job's current attempt, the shutdown grace
-timer every attempt still running (and any that starts after it). Stopping cancels the pipeline's asyncio task
-(closing its model request) and sets the event behind `JobContext.check_cancelled()`.
+timer every attempt still running (and any that starts after it). Stopping cancels the
+pipeline's asyncio task (closing its model request) and sets the event behind
+`JobContext.check_cancelled()`.
 
 An attempt is also *held* from its claim until its end is recorded: the lease tells
 the attempts the database says this process runs, but it does not, from those it does.
