@@ -3,20 +3,18 @@ JOBCAST_SHUTDOWN_GRACE seconds, then hands the rest back.
 
 Handing back stops the attempt (its model request is closed), records the job as
 `retrying` due at once (error code `worker_shutdown`) and sends its message, so another
-worker, or this one once restarted, starts it again. Keep the grace below what your
-supervisor allows before it kills (Docker: 10 s, Kubernetes: 30 s); a worker killed
-anyway loses its jobs to the reconciler a lease later, not forever.
+worker, or this one once restarted, starts it again. Supervisors should allow the grace
+plus 10 s before they kill (docs/shutdown.md); a worker killed anyway loses its jobs to
+the reconciler a lease later, not forever.
 
 One stop per process, however many signals ask for it. A signal to a whole process
-group (systemd's default KillMode, `kill -- -PGID`, a terminal's Ctrl-C under
-`make run`) reaches the dramatiq CLI and its worker processes at once, and the CLI
-forwards it to them again: a worker process hears the stop twice within milliseconds.
-Dramatiq's worker process takes a second signal as "exit now" and raises SystemExit in
-its main thread, skipping `Worker.stop()`: no grace, no hand-back, and the AsyncIO
-middleware's event-loop thread, which only that stop ends, kept the process alive
-forever. Here the first signal starts the stop and later ones are ignored (the grace
-bounds the stop), and the event-loop thread is a daemon, so no other path to the exit
-can hang on it either.
+group (systemd's default KillMode, Heroku, `kill -- -PGID`) reaches the dramatiq CLI
+and its worker processes at once, and the CLI forwards it: a worker process hears the
+stop twice within milliseconds. Dramatiq's worker process takes a second signal as
+"exit now" and raises SystemExit in its main thread, skipping `Worker.stop()`: no
+grace, no hand-back, and the AsyncIO event-loop thread, which only that stop ends,
+keeps the process alive forever. So the first signal starts the stop, later ones are
+ignored (the grace bounds the stop), and the event-loop thread is a daemon.
 """
 
 from __future__ import annotations
