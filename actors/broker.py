@@ -9,7 +9,6 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.middleware import (
     AgeLimit,
-    AsyncIO,
     Callbacks,
     CurrentMessage,
     Pipelines,
@@ -21,7 +20,7 @@ from dramatiq.middleware import (
 from actors.cancel_watch import CancelWatch
 from actors.heartbeat import WorkerHeartbeat
 from actors.maintenance import Maintenance
-from actors.shutdown import GracefulShutdown
+from actors.shutdown import DaemonAsyncIO, GracefulShutdown
 from actors.wakeup import WakeUps, WakingRedisBroker
 from actors.worker_logs import WorkerLogs
 from store.backends import redis_client
@@ -60,7 +59,7 @@ def build_broker(settings: Settings) -> WakingRedisBroker:
             # database), so Dramatiq's own retry layer is off for run_job.
             Retries(max_retries=0),
             CurrentMessage(),
-            AsyncIO(),
+            DaemonAsyncIO(),
             WorkerHeartbeat(client, keys, interval=settings.worker_heartbeat_s),
             CancelWatch(redis_client(settings.redis_url, "jobcast-cancel", pool_size=2), keys),
             Maintenance(settings),
