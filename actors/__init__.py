@@ -6,18 +6,18 @@ run_job actors on it and registers every job type, built-in and JOBCAST_JOB_MODU
 A worker checks Redis and the database as it boots (actors/preflight.py), the web
 process in its lifespan (web/dependencies.py).
 
-The web process imports only `JOB_TYPES`, `send_job` and `QUEUES` from here, never a
-submodule (tests/test_invariants.py holds it to that).
+The web process imports only `JOB_TYPES` (with `JobType`, the type of its entries),
+`send_job` and `QUEUES` from here, never a submodule (tests/test_invariants.py holds it to that).
 """
 
 from actors import jobtypes
 from actors.broker import broker
 from actors.job_modules import load as _load_job_modules
-from actors.registry import JOB_TYPES
+from actors.registry import JOB_TYPES, JobType
 from actors.run import run_job, send_job
 from store.keys import QUEUES
 from store.settings import get_settings
 
 _load_job_modules(get_settings().job_module_names)
 
-__all__ = ["JOB_TYPES", "QUEUES", "broker", "jobtypes", "run_job", "send_job"]
+__all__ = ["JOB_TYPES", "QUEUES", "JobType", "broker", "jobtypes", "run_job", "send_job"]

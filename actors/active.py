@@ -2,8 +2,9 @@
 
 The cancel watcher stops an attempt whose job was cancelled, the process lease
 (actors/lease.py) one that is no longer the job's current attempt, the shutdown grace
-timer every attempt still running. Stopping cancels the pipeline's asyncio task
-(closing its model request) and sets the event behind `JobContext.check_cancelled()`.
+timer every attempt still running (and any that starts after it). Stopping cancels the
+pipeline's asyncio task (closing its model request) and sets the event behind
+`JobContext.check_cancelled()`.
 
 An attempt is also *held* from its claim until its end is recorded: the lease tells
 the attempts the database says this process runs, but it does not, from those it does.
@@ -50,6 +51,9 @@ class ActiveAttempts:
         self._lock = threading.Lock()
         self._running: dict[str, Running] = {}
         self._held: dict[str, int] = {}
+        # Set by `stop_all`: an attempt that starts later (its message was taken just as
+        # the worker began to stop) is stopped as it starts, for the same reason.
+        self._closing: StopReason | None = None
 
     def hold(self, job_id: str, attempt: int) -> None:
         """This process claimed the attempt (called right after the claim commits)."""
@@ -77,6 +81,9 @@ class ActiveAttempts:
         running = Running(job_id, attempt, task, stopped)
         with self._lock:
             self._running[job_id] = running
+            closing = self._closing
+        if closing is not None:
+            running.stop(closing)
         try:
             yield running
         finally:
@@ -93,7 +100,9 @@ class ActiveAttempts:
         return True
 
     def stop_all(self, reason: StopReason) -> int:
+        """Stop every running attempt, and each one that starts from now on."""
         with self._lock:
+            self._closing = reason
             everyone = list(self._running.values())
         for running in everyone:
             running.stop(reason)

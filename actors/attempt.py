@@ -18,8 +18,6 @@ from typing import Any
 
 from dramatiq.asyncio import get_event_loop_thread
 from pydantic import ValidationError
-from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 
 from actors.active import ACTIVE, Running
 from actors.context import JobContext
@@ -28,14 +26,13 @@ from actors.registry import JOB_TYPES, JobType
 from actors.runtime import Runtime
 from store import attempts, jobs
 from store.backends import Backends
+from store.errors import INFRASTRUCTURE_ERRORS, IllegalTransition, StaleAttempt
 from store.models import Job
 from store.reporter import Reporter
 from store.retries import Backoff, Failure
-from store.status import IllegalTransition
 
 log = logging.getLogger(__name__)
 
-INFRASTRUCTURE_ERRORS = (RedisError, SQLAlchemyError)
 # A dependency blip while recording the outcome: the outcome is in memory, so retry here.
 RECORD_TRIES = 5
 
@@ -129,7 +126,7 @@ def _record(
         if isinstance(outcome, Failure):
             return jobs.end_attempt(b, job.id, job.attempts, outcome, backoff, usage)
         return jobs.complete(b, job.id, job.attempts, outcome, usage)
-    except (IllegalTransition, jobs.StaleAttempt) as ended:
+    except (IllegalTransition, StaleAttempt) as ended:
         log.info("job %s: ended elsewhere before this attempt finished (%s)", job.id, ended)
         attempts.save_usage(b, job.id, job.attempts, usage)
         return None
@@ -140,7 +137,7 @@ def _stopped(b: Backends, job: Job, running: Running, usage: dict[str, Any]) -> 
     if running.reason == "shutdown":
         try:
             return jobs.hand_back(b, job.id, job.attempts, usage)
-        except (IllegalTransition, jobs.StaleAttempt):
+        except (IllegalTransition, StaleAttempt):
             pass
     attempts.save_usage(b, job.id, job.attempts, usage)
     return None

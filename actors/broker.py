@@ -12,7 +12,6 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.middleware import (
     AgeLimit,
-    AsyncIO,
     Callbacks,
     CurrentMessage,
     Pipelines,
@@ -25,8 +24,9 @@ from actors.cancel_watch import CancelWatch
 from actors.heartbeat import WorkerHeartbeat
 from actors.maintenance import Maintenance
 from actors.preflight import Preflight
-from actors.shutdown import GracefulShutdown
+from actors.shutdown import DaemonAsyncIO, GracefulShutdown
 from actors.wakeup import WakeUps, WakingRedisBroker
+from actors.worker_logs import WorkerLogs
 from store.backends import redis_client
 from store.keys import Keys
 from store.preflight import require_redis
@@ -36,9 +36,9 @@ from store.settings import Settings, settings_or_exit
 # messages go back to the queue (at the next maintenance pass). Dramatiq's default is 60 s.
 HEARTBEAT_TIMEOUT_MS = 15_000
 # Out of a million broker commands, how many also run queue maintenance (requeueing the
-# messages of dead workers). Dramatiq's default of 1000 (0.1 %) left a killed worker's
-# message stranded for minutes in a measurement here; 10 % costs one small Lua call
-# per ten fetches.
+# messages of dead workers). With Dramatiq's default of 1000 (0.1 %) a killed worker's
+# message waited far longer than the heartbeat timeout (docs/PERFORMANCE.md); 10 % costs
+# one small Lua call per ten fetches.
 MAINTENANCE_CHANCE = 100_000
 
 
@@ -64,11 +64,13 @@ def build_broker(settings: Settings) -> WakingRedisBroker:
             # database), so Dramatiq's own retry layer is off for run_job.
             Retries(max_retries=0),
             CurrentMessage(),
-            AsyncIO(),
+            DaemonAsyncIO(),
             WorkerHeartbeat(client, keys, interval=settings.worker_heartbeat_s),
             CancelWatch(redis_client(redis_url, "jobcast-cancel", pool_size=2), keys),
             Maintenance(settings),
             GracefulShutdown(settings.shutdown_grace_s),
+            # Last: `after_` hooks run in reverse, so the format applies before the others.
+            WorkerLogs(settings),
         ],
     )
     dramatiq.set_broker(broker)

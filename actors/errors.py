@@ -1,6 +1,6 @@
 """Why an attempt of a job failed: one tree, each class carrying the contract's code.
 
-JobError                  error.code        retried?
+JobError                  error.code        retried?     (a branch of store/errors.py's tree)
  ├── LLMError             "llm_error"       when `transient` (429, 5xx, timeouts, cut streams)
  └── InvalidOutput        "invalid_output"  no (the model's answer failed its schema twice)
 
@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from store.errors import JobcastError
 
-class JobError(Exception):
+
+class JobError(JobcastError):
     """A failure a pipeline reports on purpose, with the code clients see."""
 
     code = "internal"

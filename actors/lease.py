@@ -20,15 +20,13 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
-
 from actors.active import ACTIVE
 from store import attempts, jobs
 from store.backends import Backends
+from store.errors import INFRASTRUCTURE_ERRORS, IllegalTransition, JobNotFound, StaleAttempt
 from store.models import Job
 from store.retries import Backoff
-from store.status import IllegalTransition, JobStatus
+from store.status import JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +59,7 @@ class ProcessLease:
         while True:
             try:
                 await self.beat()
-            except (RedisError, SQLAlchemyError) as error:
+            except INFRASTRUCTURE_ERRORS as error:
                 log.warning("worker heartbeat not written: %s", error)
             except Exception:
                 log.exception("worker heartbeat failed")
@@ -88,7 +86,7 @@ class ProcessLease:
     def _abandon(self, job_id: str, attempt: int) -> None:
         try:
             job = jobs.abandon(self.b, job_id, attempt, self.backoff)
-        except (IllegalTransition, jobs.StaleAttempt, jobs.JobNotFound):
+        except (IllegalTransition, StaleAttempt, JobNotFound):
             return
         log.warning("job %s: attempt %s was not running here; now %s", job_id, attempt, job.status)
         if job.status == JobStatus.RETRYING:

@@ -11,10 +11,9 @@ import time
 from typing import Any
 
 from dramatiq import Middleware
-from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 
 from store import reconciler, retention
+from store.errors import INFRASTRUCTURE_ERRORS
 from store.locks import take_turn
 from store.retries import Backoff
 from store.settings import Settings
@@ -43,7 +42,7 @@ class Maintenance(Middleware):
                 if time.monotonic() >= next_retention:
                     next_retention = time.monotonic() + RETENTION_EVERY_S
                     self._retain()
-            except (RedisError, SQLAlchemyError) as error:
+            except INFRASTRUCTURE_ERRORS as error:
                 log.warning("maintenance pass skipped: %s", error)
             except Exception:
                 log.exception("maintenance pass failed")

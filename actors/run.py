@@ -20,7 +20,6 @@ from typing import Any
 
 import dramatiq
 from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 
 from actors.active import ACTIVE, worker_name
 from actors.attempt import run_attempt
@@ -30,9 +29,10 @@ from actors.registry import MAX_TIME_LIMIT_S
 from actors.runtime import runtime
 from store import enqueued, jobs
 from store.backends import Backends
+from store.errors import INFRASTRUCTURE_ERRORS, IllegalTransition, JobNotFound, NotLost
 from store.keys import QUEUE, QUEUE_HIGH, QUEUE_LOW
 from store.models import Job, utcnow
-from store.status import IllegalTransition, JobStatus
+from store.status import JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 BACKSTOP_MS = 30_000
 # A dependency blip while claiming: the message is delivered again, up to this often.
 CLAIM_REDELIVERIES = 8
-INFRASTRUCTURE_ERRORS = (RedisError, SQLAlchemyError)
 
 
 def _redeliver(retries: int, error: BaseException) -> bool:
@@ -130,7 +129,7 @@ def _claim(b: Backends, job_id: str) -> Job | None:
     enqueued.received(b, job_id)
     try:
         job = jobs.claim(b, job_id, worker=worker_name())
-    except jobs.JobNotFound:
+    except JobNotFound:
         log.warning("job %s: no such job (deleted?); message dropped", job_id)
         return None
     except IllegalTransition as already:
@@ -150,9 +149,8 @@ def _take_over(b: Backends, job_id: str) -> bool:
     stale_before = utcnow() - timedelta(seconds=rt.lease_s)
     try:
         job = jobs.recover(b, job_id, stale_before, rt.backoff)
-    except (jobs.NotLost, IllegalTransition):
+    except (NotLost, IllegalTransition):
         return False
-    log.warning("job %s: its worker was lost; now %s", job_id, job.status)
     if job.status == JobStatus.RETRYING:
         send_again(b, job)
     return True

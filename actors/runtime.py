@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,12 +11,11 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 from dramatiq.asyncio import get_event_loop_thread
-from redis.asyncio import BlockingConnectionPool, Redis
 
 from actors.llm import LLMSetup, ModelTiers
 from actors.providers import make_provider
 from store.async_events import AsyncEventChannel
-from store.backends import REDIS_CONNECT_TIMEOUT_S, REDIS_SOCKET_TIMEOUT_S, Backends, connect
+from store.backends import Backends, async_redis_client, connect
 from store.retries import Backoff
 from store.settings import Settings, get_settings
 
@@ -27,16 +25,16 @@ EVENT_CONNECTIONS = 2
 # thread waits for the pool and gives up after 5 s. Dramatiq's threads (hundreds of them)
 # hand their claims and attempt ends to CLAIM_THREADS threads rather than each opening a
 # transaction: hundreds of threads contending for the pool and the GIL cost more CPU
-# than the work (S6: claiming 1,000 jobs took 13 s instead of 4). The event loop's own
+# than the work (docs/PERFORMANCE.md). The event loop's own
 # database calls (progress copies) use DATABASE_THREADS threads. One connection is left
 # for the maintenance thread.
 CLAIM_THREADS = 8
 DATABASE_THREADS = 6
 # Dramatiq holds a thread per in-flight message, even for async actors; each wakes every
 # `interrupt_check_ival` (0.1 s by default) to look for an interrupt (the TimeLimit
-# backstop). At 500 messages a process those 5,000 wakeups a second cost a quarter of the
-# worker's CPU in S6 (bench/). Pipelines end themselves (actors/attempt.py): once a
-# second is plenty for a backstop.
+# backstop). At 500 messages a process that is 5,000 wakeups a second, a large share of
+# the worker's CPU (docs/PERFORMANCE.md). Pipelines end themselves (actors/attempt.py):
+# once a second is plenty for a backstop.
 INTERRUPT_CHECK_S = 1.0
 
 
@@ -79,16 +77,8 @@ class Runtime:
         loop.set_default_executor(
             ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="jobcast-db")
         )
-        pool = BlockingConnectionPool.from_url(
-            self.redis_url,
-            max_connections=EVENT_CONNECTIONS,
-            timeout=REDIS_SOCKET_TIMEOUT_S,
-            socket_timeout=REDIS_SOCKET_TIMEOUT_S,
-            socket_connect_timeout=REDIS_CONNECT_TIMEOUT_S,
-            health_check_interval=30,
-            client_name=f"jobcast-events-{os.getpid()}",
-        )
-        channel = AsyncEventChannel(Redis(connection_pool=pool), self.backends.keys, self.ttl)
+        redis = async_redis_client(self.redis_url, "jobcast-events", EVENT_CONNECTIONS)
+        channel = AsyncEventChannel(redis, self.backends.keys, self.ttl)
         self._events[loop] = channel
         return channel
 

@@ -68,8 +68,8 @@ class WakeUps(Middleware):
     def before_worker_boot(self, broker: Broker, worker: Worker) -> None:
         worker.worker_timeout = THREAD_TICK_MS
         # Dramatiq prefetches twice its threads per queue. Jobs run for seconds to minutes,
-        # so a process holding messages it cannot start yet starves an idle neighbour (in
-        # S6 one of two processes ran all 1,000 jobs): take only what there are threads for.
+        # so a process holding messages it cannot start yet starves an idle neighbour
+        # (docs/PERFORMANCE.md): take only what there are threads for.
         if not QUEUE_PREFETCH:  # Dramatiq's own `dramatiq_queue_prefetch` variable wins
             worker.queue_prefetch = worker.worker_threads
 

@@ -1,32 +1,25 @@
-"""Idempotent submits: one `Idempotency-Key` and owner name one job for 24 hours.
+"""Idempotency keys: one `Idempotency-Key` and owner name one job for 24 hours.
 
-The key row is inserted in the transaction that inserts the job, under a primary key
-on (owner, key): of concurrent requests with the same key, one commits and the others
-fail on the key, roll their job back and return the winner's job instead.
+The key row is inserted in the transaction that inserts the job (store/submissions.py),
+under a primary key on (owner, key): of concurrent requests with the same key, one
+commits and the others fail on the key, roll their job back and find the winner's job.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from store.backends import Backends
+from store.errors import KeyReused
 from store.models import IdempotencyKey, Job, utcnow
 
 WINDOW = timedelta(hours=24)
-# A losing request retries this often; only ever needed when keys collide concurrently.
-TRIES = 5
-
-
-class KeyReused(Exception):
-    """The key was first used with a different request."""
 
 
 def fingerprint(request: dict[str, Any]) -> str:
@@ -34,35 +27,28 @@ def fingerprint(request: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def create_once(
-    b: Backends, owner: str, key: str, fingerprint: str, create: Callable[[Session], Job]
-) -> tuple[Job, bool]:
-    """The job this key names, created by `create` if the key is new; and whether it was."""
-    for _ in range(TRIES):
-        try:
-            return _create_once(b, owner, key, fingerprint, create)
-        except IntegrityError:
-            continue  # a concurrent request with the same key committed first
-    raise RuntimeError(f"idempotency key {key!r} kept colliding")
+def job_of(session: Session, owner: str, key: str, fingerprint: str) -> Job | None:
+    """The job this key names, or None when the key is free (or freed here, when stale).
+
+    Raises KeyReused when the key was first used with a different request.
+    """
+    known = session.get(IdempotencyKey, (owner, key))
+    if known is None:
+        return None
+    if known.created_at > utcnow() - WINDOW:
+        if known.fingerprint != fingerprint:
+            raise KeyReused(key)
+        job = session.get(Job, known.job_id)
+        if job is not None:
+            return job
+    session.delete(known)  # expired, or its job was deleted: the key is free again
+    session.flush()
+    return None
 
 
-def _create_once(
-    b: Backends, owner: str, key: str, fingerprint: str, create: Callable[[Session], Job]
-) -> tuple[Job, bool]:
-    with Session(b.engine, expire_on_commit=False) as session, session.begin():
-        known = session.get(IdempotencyKey, (owner, key))
-        if known is not None and known.created_at > utcnow() - WINDOW:
-            if known.fingerprint != fingerprint:
-                raise KeyReused(key)
-            job = session.get(Job, known.job_id)
-            if job is not None:
-                return job, False
-        if known is not None:  # expired, or its job was deleted: the key is free again
-            session.delete(known)
-            session.flush()
-        job = create(session)
-        session.add(IdempotencyKey(owner=owner, key=key, job_id=job.id, fingerprint=fingerprint))
-    return job, True
+def remember(session: Session, owner: str, key: str, job_id: str, fingerprint: str) -> None:
+    """Name `job_id` by this key; commits (or fails on the key) with `session`."""
+    session.add(IdempotencyKey(owner=owner, key=key, job_id=job_id, fingerprint=fingerprint))
 
 
 def forget_expired(b: Backends) -> int:

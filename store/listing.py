@@ -9,11 +9,8 @@ from datetime import datetime
 from sqlmodel import Session, col, or_, select
 
 from store.backends import Backends
+from store.errors import BadCursor
 from store.models import Job
-
-
-class BadCursor(ValueError):
-    """A listing cursor that this server did not issue."""
 
 
 def list_page(
@@ -61,4 +58,4 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
             raise ValueError("NUL in cursor")
         return datetime.fromisoformat(created), job_id
     except (binascii.Error, UnicodeDecodeError, ValueError) as error:
-        raise BadCursor("cursor is not one this server issued") from error
+        raise BadCursor() from error

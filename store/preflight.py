@@ -9,10 +9,11 @@ from __future__ import annotations
 import sys
 from typing import NoReturn
 
-from redis import Redis, RedisError
+from redis import RedisError
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from store.backends import redis_client
 from store.db import for_reading, make_engine
 from store.settings import Settings, redact_url
 
@@ -36,8 +37,11 @@ def problem(settings: Settings) -> str | None:
     """Why this process cannot serve (one line), or None when Redis and the database answer."""
     url = require_redis(settings)
     try:
-        with Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
+        client = redis_client(url, "jobcast-preflight", pool_size=1)
+        try:
             client.ping()
+        finally:
+            client.connection_pool.disconnect()
     except RedisError as error:
         return f"cannot reach Redis at {redact_url(url)}: {error}"
     return _database_problem(settings.database_url)

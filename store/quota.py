@@ -2,9 +2,10 @@
 
 - Submissions: a token bucket per owner in Redis (one Lua script, Redis's own clock, so
   web processes on different hosts agree).
-- Active jobs: counted in the database, the system of record. The count and the insert
-  are not one transaction, so concurrent submissions may overshoot the cap by the number
-  in flight at that moment; the cap bounds spending, it is not a hard invariant.
+- Active jobs: counted in the database, the system of record, in the transaction that
+  inserts the job (store/submissions.py). Concurrent transactions do not see each
+  other's inserts, so concurrent submissions may overshoot the cap by the number in
+  flight at that moment; the cap bounds spending, it is not a hard invariant.
 - WebSocket connections: leases in a sorted set per owner, scored by expiry. Each web
   process renews the leases of its open connections; a process that dies without
   releasing them loses them when they expire.
@@ -12,14 +13,25 @@
 
 from __future__ import annotations
 
+import logging
+import math
+from dataclasses import dataclass
+
+from redis.exceptions import RedisError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from store.backends import Backends
+from store.errors import RateLimited, TooManyActiveJobs
 from store.models import Job
-from store.status import JobStatus
+from store.status import TERMINAL, JobStatus
 
-ACTIVE = (JobStatus.PENDING.value, JobStatus.RUNNING.value, JobStatus.RETRYING.value)
+log = logging.getLogger(__name__)
+
+ACTIVE = tuple(status.value for status in JobStatus if status not in TERMINAL)
+# An owner at the active cap waits for one of its jobs to end: no way to know when, so
+# this is only a polite interval between attempts.
+ACTIVE_RETRY_AFTER_S = 5
 
 # KEYS: bucket. ARGV: capacity, tokens per ms. Returns 0 when a token was taken, else the
 # milliseconds until one will be there.
@@ -108,3 +120,37 @@ class Quotas:
 
     def open_connections(self, owner: str) -> int:
         return int(self.b.redis.zcard(self.b.keys.ws_leases(owner)))
+
+
+@dataclass(frozen=True)
+class SubmissionLimits:
+    """What each owner may submit: a rate (with a burst) and a cap on unfinished jobs."""
+
+    quotas: Quotas
+    per_minute: int
+    burst: int
+    max_active: int
+
+    def check(self, owner: str, session: Session | None = None) -> None:
+        """Raise RateLimited, or take one submission token (blocking: Redis, database).
+
+        `session`, when given, is the transaction that will add the job: counting there
+        costs no connection of its own.
+        """
+        if self.quotas.active_jobs(owner, self.max_active, session) >= self.max_active:
+            raise TooManyActiveJobs(
+                f"{self.max_active} jobs are already pending or running; wait for one to finish",
+                ACTIVE_RETRY_AFTER_S,
+            )
+        try:
+            wait = self.quotas.take_submission(owner, self.per_minute, self.burst)
+        except RedisError as error:
+            # Submissions are accepted while Redis is away (the row is the record); the
+            # active-job cap above still bounds what an owner can start meanwhile.
+            log.warning("submission rate not checked, Redis unavailable: %s", error)
+            return
+        if wait > 0:
+            raise RateLimited(
+                f"more than {self.per_minute} submissions a minute; try again shortly",
+                max(1, math.ceil(wait)),
+            )

@@ -23,9 +23,10 @@ from sqlmodel import Session, col, or_, select
 
 from store import attempts, enqueued, jobs
 from store.backends import Backends
+from store.errors import IllegalTransition, JobNotFound, NotLost
 from store.models import Job, WorkerProcess, utcnow
 from store.retries import Backoff
-from store.status import IllegalTransition, JobStatus
+from store.status import JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,8 @@ def reconcile(
     for job_id in _stale_running(b, now - timedelta(seconds=lease_s)):
         try:
             job = jobs.recover(b, job_id, now - timedelta(seconds=lease_s), backoff)
-        except (jobs.NotLost, IllegalTransition, jobs.JobNotFound):
+        except (NotLost, IllegalTransition, JobNotFound):
             continue
-        log.warning("job %s: lost its worker; now %s", job_id, job.status)
         done.recovered.append(job_id)
         if job.status == JobStatus.RETRYING:
             send(job)

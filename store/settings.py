@@ -13,9 +13,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-class ConfigError(Exception):
-    """A configuration mistake, reported as one line at start-up."""
+from store.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -92,6 +90,22 @@ class Settings(BaseSettings):
     # On SIGTERM a worker lets running jobs finish this long, then hands them back.
     shutdown_grace_s: float = Field(default=8.0, alias="JOBCAST_SHUTDOWN_GRACE", ge=0)
 
+    # --- Logs (issue #12): one line per event, `text` (key=value) or `json` -------------
+    log_format: Literal["text", "json"] = Field(default="text", alias="JOBCAST_LOG_FORMAT")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", alias="JOBCAST_LOG_LEVEL"
+    )
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, raw: object) -> object:
+        return raw.strip().lower() if isinstance(raw, str) else raw
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, raw: object) -> object:
+        return raw.strip().upper() if isinstance(raw, str) else raw
+
     @property
     def job_module_names(self) -> list[str]:
         return [name.strip() for name in self.job_modules.split(",") if name.strip()]
@@ -163,10 +177,6 @@ class Settings(BaseSettings):
     @property
     def provider(self) -> str:
         return self.llm or "simulated"
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
 
 # Keys travel in `Authorization: Bearer` and as a WebSocket subprotocol token: letters,

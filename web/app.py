@@ -18,9 +18,10 @@ from starlette.routing import Route
 
 from store import apikeys
 from store.backends import connect
-from store.quota import Quotas
+from store.logs import configure as configure_logging
+from store.quota import Quotas, SubmissionLimits
 from store.settings import Settings, redact_url, settings_or_exit
-from web import dashboard, events_ws, health, job_actions, jobs_api, limits, metrics
+from web import dashboard, events_ws, health, job_actions, jobs_api, metrics
 from web.connections import ConnectionCap
 from web.dependencies import CheckDependencies
 from web.errors import HANDLERS
@@ -71,7 +72,7 @@ def create_app(settings: Settings) -> Starlette:
         routes=routes,
         # First: the lifespan below starts only once Redis and the database answer.
         middleware=[Middleware(CheckDependencies, settings=settings), *middleware(settings)],
-        exception_handlers={**HANDLERS, **limits.HANDLERS},
+        exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
 
@@ -81,7 +82,7 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
     b = app.state.backends
     quotas = Quotas(b)
     app.state.keyring = Keyring(b, settings.api_key_pairs)
-    app.state.submission_limits = limits.SubmissionLimits(
+    app.state.submission_limits = SubmissionLimits(
         quotas, settings.submit_rate, settings.submit_burst, settings.max_active_jobs
     )
     cap = ConnectionCap(quotas, settings.ws_per_owner)
@@ -97,4 +98,12 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
     return cap
 
 
-app = create_app(settings_or_exit())
+def main_app() -> Starlette:
+    """The app uvicorn serves: logging is set up as it is imported, after uvicorn's own
+    set-up, so every line of the process has jobcast's format."""
+    settings = settings_or_exit()
+    configure_logging(settings)
+    return create_app(settings)
+
+
+app = main_app()

@@ -20,8 +20,8 @@ from starlette.websockets import WebSocket
 
 from actors.output import OutputStream
 from actors.providers.simulated import SimulatedProvider
-from store.events import now_iso
 from store.settings import get_settings
+from store.times import now_iso
 
 START = asyncio.Event()
 

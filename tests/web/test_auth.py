@@ -4,6 +4,7 @@ revocation, limits and WebSocket keys on a running stack."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -14,7 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from sqlalchemy import text
+from websockets.typing import Subprotocol
 
 from store import jobs
 from store.models import Job
@@ -222,40 +225,56 @@ def test_a_malformed_key_list_is_one_line_at_start_up(value: str, expected: str)
     assert "short" not in lines[0] and "0123456789abcdef" not in lines[0]
 
 
-async def _first_message_attempt(
-    secured: Secured, job_id: str, first: str | bytes | None, query: str = ""
+# A keyless handshake is refused at once; the server used to wait 5 s for a key message.
+PROMPTLY_S = 2.0
+
+
+async def _keyless_attempt(
+    secured: Secured,
+    job_id: str,
+    first: str | bytes | None = None,
+    query: str = "",
+    subprotocols: list[Subprotocol] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Received:
     """Connect without a key subprotocol; send `first` (if any) and read to the close."""
-    async with secured.connect(job_id, query=query) as ws:
-        if first is not None:
-            await ws.send(first)
-        return await read_all(ws)
+    url = f"{secured.stack.ws_url}/jobs/{job_id}/events{query}"
+    async with asyncio.timeout(PROMPTLY_S):
+        connecting = websockets.connect(
+            url, subprotocols=subprotocols, additional_headers=headers, compression=None
+        )
+        async with connecting as ws:
+            if first is not None:
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await ws.send(first)
+            return await read_all(ws)
 
 
-async def test_websocket_keys_wrong_missing_or_only_in_the_url_close_4401(
-    secured: Secured,
-) -> None:
+async def test_a_websocket_without_a_valid_key_is_closed_4401_at_once(secured: Secured) -> None:
     job_id = secured.submit(LEAKED_OWNER, "keys on the socket")["id"]
     key = secured.keys[LEAKED_OWNER]  # a real key, in the URL: that is how keys leak
     async with secured.connect(job_id, key="not-a-key-of-anyone-here") as ws:
         wrong_subprotocol = await read_all(ws)
+    jobcast = [Subprotocol("jobcast")]
     attempts = await asyncio.gather(
-        _first_message_attempt(secured, job_id, None),  # nothing within the deadline
-        _first_message_attempt(secured, job_id, None, query=f"?key={key}"),
-        _first_message_attempt(secured, job_id, None, query=f"?access_token={key}"),
-        _first_message_attempt(secured, job_id, json.dumps({"type": "auth", "key": "nope"})),
-        _first_message_attempt(secured, job_id, json.dumps({"type": "hello", "key": key})),
+        _keyless_attempt(secured, job_id),  # no subprotocol, no header: nothing at all
+        _keyless_attempt(secured, job_id, subprotocols=jobcast),
+        _keyless_attempt(secured, job_id, query=f"?key={key}"),
+        _keyless_attempt(secured, job_id, query=f"?access_token={key}"),
+        _keyless_attempt(secured, job_id, headers={"Authorization": "Bearer nope-nope-nope-nope"}),
+        # A key sent as a message comes too late: the handshake decides.
+        _keyless_attempt(secured, job_id, json.dumps({"type": "auth", "key": key})),
     )
     for received in [wrong_subprotocol, *attempts]:
         assert (received.messages, received.close_code) == ([], 4401)
-    binary = await _first_message_attempt(secured, job_id, b"\x00")
-    assert (binary.messages, binary.close_code) == ([], 1003)
 
 
-async def test_a_websocket_key_may_come_as_the_first_message(secured: Secured) -> None:
-    job_id = secured.submit("alice", "auth by message")["id"]
-    auth = json.dumps({"type": "auth", "key": secured.keys["alice"]})
-    received = await _first_message_attempt(secured, job_id, auth)
+async def test_a_program_may_send_the_key_as_an_authorization_header(secured: Secured) -> None:
+    job_id = secured.submit("alice", "auth by header")["id"]
+    url = f"{secured.stack.ws_url}/jobs/{job_id}/events"
+    headers = {"Authorization": f"Bearer {secured.keys['alice']}"}
+    async with websockets.connect(url, additional_headers=headers, compression=None) as ws:
+        received = await read_all(ws)
     assert received.messages[0]["type"] == "snapshot"
     assert received.messages[-1]["status"] == "completed"
     assert received.close_code == 1000
