@@ -3,7 +3,7 @@
 Importing this package does no I/O, so the web process imports it to enqueue: it builds
 the broker (actors/broker.py; its Redis clients connect on first use), declares the
 run_job actors on it and registers every job type, built-in and JOBCAST_JOB_MODULES.
-A worker checks Redis and the database as it boots (actors/preflight.py), the web
+A worker checks Redis and the database as it boots (actors/worker/preflight.py), the web
 process in its lifespan (web/dependencies.py).
 
 The web process imports only `JOB_TYPES` (with `JobType`, the type of its entries),
@@ -12,9 +12,9 @@ The web process imports only `JOB_TYPES` (with `JobType`, the type of its entrie
 
 from actors import jobtypes
 from actors.broker import broker
-from actors.job_modules import load as _load_job_modules
 from actors.registry import JOB_TYPES, JobType
-from actors.run import run_job, send_job
+from actors.worker.job_modules import load as _load_job_modules
+from actors.worker.run import run_job, send_job
 from store.keys import QUEUES
 from store.settings import get_settings
 

@@ -1,10 +1,10 @@
 """The Dramatiq broker, built when this module is imported, before any actor is declared.
 
 Like Dramatiq's own `my_broker.py` example: the module that declares actors
-(actors/run.py) imports `broker` from here, so `dramatiq actors` and the web process
+(actors/worker/run.py) imports `broker` from here, so `dramatiq actors` and the web process
 (which only enqueues) get the same broker with the same middleware. Building it does
 no I/O: redis-py clients connect on first use, and the worker's start-up check is a
-middleware that runs as a worker boots (actors/preflight.py).
+middleware that runs as a worker boots (actors/worker/preflight.py).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from actors.cancel_watch import CancelWatch
-from actors.heartbeat import WorkerHeartbeat
-from actors.maintenance import Maintenance
-from actors.preflight import Preflight
-from actors.shutdown import DaemonAsyncIO, GracefulShutdown
-from actors.wakeup import WakeUps, WakingRedisBroker
-from actors.worker_logs import WorkerLogs
+from actors.worker.cancel_watch import CancelWatch
+from actors.worker.heartbeat import WorkerHeartbeat
+from actors.worker.logs import WorkerLogs
+from actors.worker.maintenance import Maintenance
+from actors.worker.preflight import Preflight
+from actors.worker.shutdown import DaemonAsyncIO, GracefulShutdown
+from actors.worker.wakeup import WakeUps, WakingRedisBroker
 from store.backends import redis_client
 from store.keys import Keys
 from store.preflight import require_redis

@@ -7,7 +7,7 @@ child dies, the others are stopped too.
 This process is the only one a terminal's Ctrl-C reaches: the web server and the worker
 run in process groups of their own, and the embedded Valkey does not take SIGINT. Each
 child then gets exactly one SIGTERM, from here, and Valkey is stopped last, so a worker
-still has Redis while it hands its running jobs back (see actors/shutdown.py).
+still has Redis while it hands its running jobs back (see actors/worker/shutdown.py).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ JobcastError                       HTTP  code (the contract's error shape)
  ├── ConfigError                    –    a setting is missing or wrong: one line at start-up
  ├── StaleAttempt                   –    a worker reported for an attempt that is over
  ├── NotLost                        –    the job's worker is alive after all
- ├── JobError (actors/errors.py)    –    an attempt failed; its code goes into the job's `error`
+ ├── JobError                     –    an attempt failed (actors/pipeline/errors.py)
  └── ApiError                            what a client is told
       ├── BadRequest                400  bad_request
       │    ├── MalformedJson        400  malformed_json

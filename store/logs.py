@@ -2,7 +2,7 @@
 
 `configure()` runs once at process start: the web app calls it when it is built (after
 uvicorn set up its loggers), each `dramatiq actors` worker process after it boots
-(actors/worker_logs.py, after the dramatiq CLI's own `basicConfig`). Every logger then
+(actors/worker/logs.py, after the dramatiq CLI's own `basicConfig`). Every logger then
 writes through one handler on stderr with one format, uvicorn's and dramatiq's included.
 
 An event's structured fields travel as `extra={"fields": {...}}`. Configured secrets (the

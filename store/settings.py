@@ -41,7 +41,7 @@ class Settings(BaseSettings):
 
     # Worker tuning: how often a worker reports in, and the longest an idle worker waits
     # before looking for new messages again. Each enqueued message also wakes idle
-    # workers at once (actors/wakeup.py), so this only bounds a lost wake-up; it costs a
+    # workers at once (actors/worker/wakeup.py), so this only bounds a lost wake-up; it costs a
     # few Redis commands per second per worker process (Dramatiq's default is 1000 ms).
     worker_heartbeat_s: float = Field(default=5.0, alias="JOBCAST_WORKER_HEARTBEAT", gt=0)
     worker_poll_ms: int = Field(default=1000, alias="JOBCAST_WORKER_POLL_MS", ge=10, le=5000)

@@ -19,7 +19,7 @@ import pytest
 from redis import Redis
 from sqlmodel import Session, delete
 
-from store.apikeys import ApiKey
+from store.access.apikeys import ApiKey
 from store.backends import Backends, connect
 from store.migrate import upgrade
 from store.settings import Settings

@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from store import apikeys
+from store.access import apikeys
+from store.access.quota import Quotas, SubmissionLimits
 from store.backends import connect
 from store.logs import configure as configure_logging
-from store.quota import Quotas, SubmissionLimits
 from store.settings import Settings, redact_url, settings_or_exit
 from web import dashboard, events_ws, health, job_actions, jobs_api, metrics
 from web.connections import ConnectionCap

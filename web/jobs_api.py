@@ -15,12 +15,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from actors import JOB_TYPES, send_job
-from store import jobs, listing, submissions
+from store import jobs
+from store.access import listing, submissions
+from store.access.quota import SubmissionLimits
 from store.backends import Backends
 from store.errors import InvalidQuery
 from store.events import Snapshot
 from store.models import Job
-from store.quota import SubmissionLimits
 from store.status import JobStatus
 from store.view import job_json
 from web.auth import owner_of

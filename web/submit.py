@@ -1,7 +1,7 @@
 """Reading and validating a `POST /jobs` request into the values the store accepts.
 
 The body and its `Idempotency-Key` header become one store Submission
-(store/submissions.py); the store does the rest.
+(store/access/submissions.py); the store does the rest.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 
 from actors import JOB_TYPES, JobType
+from store.access.submissions import Submission
 from store.errors import (
     InvalidParams,
     InvalidRequest,
@@ -20,7 +21,6 @@ from store.errors import (
     TooLarge,
     UnknownType,
 )
-from store.submissions import Submission
 from web.nul import contains_nul
 
 MAX_BODY_BYTES = 256 * 1024

@@ -16,10 +16,10 @@ from typing import Any, Literal
 import openai
 from openai.types.chat import ChatCompletionChunk
 
-from actors.errors import LLMError
+from actors.pipeline.errors import LLMError
+from actors.pipeline.structured import Schema
 from actors.providers.base import Message, Provider, Reply, Usage, count_tokens
 from actors.providers.http_errors import classify
-from actors.structured import Schema
 
 # Ollama, vLLM and LM Studio ignore the key, but the SDK refuses to start without one.
 PLACEHOLDER_KEY = "jobcast-no-key"

@@ -127,7 +127,7 @@ def _wait_finished(base_url: str, ids: list[str]) -> None:
 
 
 def _baseline(env: BenchEnv, sizes: Sizes, work: Workload) -> dict[str, Any]:
-    # Importing actors.output loads the `actors` package, which reads the settings and
+    # Importing actors.pipeline.output loads the `actors` package, which reads the settings and
     # builds the broker without connecting: the relay needs no database (nor Redis).
     unused = f"sqlite:///{env.workdir / 's6_relay_unused.db'}"
     settings = env.settings("s6-relay", unused, **work.settings)

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from actors.active import ActiveAttempts
+from actors.worker.active import ActiveAttempts
 
 
 async def test_after_stop_all_an_attempt_that_starts_is_stopped_at_once() -> None:

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from store import idempotency
+from store.access import idempotency
+from store.access.quota import Quotas, SubmissionLimits
+from store.access.submissions import Submission, submit
 from store.backends import Backends
 from store.errors import KeyReused, TooManyActiveJobs
 from store.models import IdempotencyKey, Job, utcnow
-from store.quota import Quotas, SubmissionLimits
-from store.submissions import Submission, submit
 
 
 def chat(prompt: str, key: str, owner: str = "ann") -> Submission:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from store import jobs, retention
+from store import jobs
 from store.backends import Backends
+from store.chores import retention
 from store.errors import JobNotFound
 from store.models import utcnow
 

@@ -135,10 +135,10 @@ def test_the_keys_command_refuses_bad_input(secured: Secured) -> None:
 
 
 def test_the_keys_commands_run_without_the_client_too(secured: Secured) -> None:
-    created = secured.keys_cli("create", "erin", module="store.apikeys_cli")
+    created = secured.keys_cli("create", "erin", module="client.keys_admin")
     assert created.returncode == 0, created.stderr
     key_id, _ = _created_key(created.stdout)
-    listing = secured.keys_cli("list", "erin", module="store.apikeys_cli")
+    listing = secured.keys_cli("list", "erin", module="client.keys_admin")
     assert key_id in listing.stdout
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 import jsonschema
 from pydantic import BaseModel, ValidationError
 
-from actors.providers.base import Message
+if TYPE_CHECKING:  # the providers import Schema from here
+    from actors.providers.base import Message
 
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)

@@ -2,7 +2,7 @@
 
     await ctx.progress(20, "Outline ready", "outline")      # a `progress` event
     async with ctx.stream("answer") as out: ...            # `output` events
-    await ctx.llm.json(messages, Model, stage="plan")      # model calls (see actors/llm.py)
+    await ctx.llm.json(messages, Model, stage="plan")      # model calls (pipeline/llm.py)
     done = await ctx.fan_out(items, fn, span=(20, 90))     # parallel items, one progress bar
 
 It is a thin facade: the work is done in `llm.py`, `fanout.py`, `output.py`, `usage.py`.
@@ -15,10 +15,10 @@ import threading
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
-from actors.fanout import FanOutResult, ItemProgress, fan_out
-from actors.llm import LLM, LLMSetup
-from actors.output import OutputStream
-from actors.usage import UsageTotals
+from actors.pipeline.fanout import FanOutResult, ItemProgress, fan_out
+from actors.pipeline.llm import LLM, LLMSetup
+from actors.pipeline.output import OutputStream
+from actors.pipeline.usage import UsageTotals
 from store.reporter import Reporter
 
 T = TypeVar("T")

@@ -1,7 +1,7 @@
 """The attempts this worker process is running, so that other threads can stop them.
 
 The cancel watcher stops an attempt whose job was cancelled, the process lease
-(actors/lease.py) one that is no longer the job's current attempt, the shutdown grace
+(actors/worker/lease.py) one that is no longer the job's current attempt, the shutdown grace
 timer every attempt still running (and any that starts after it). Stopping cancels the
 pipeline's asyncio task (closing its model request) and sets the event behind
 `JobContext.check_cancelled()`.

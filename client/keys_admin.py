@@ -1,6 +1,6 @@
-"""`python -m store.apikeys_cli create OWNER | revoke KEY_ID | list [OWNER]` (also `jobcast keys`).
+"""`python -m client.keys_admin create OWNER | revoke KEY_ID | list [OWNER]` (also `jobcast keys`).
 
-Manages the API keys stored in the database at DATABASE_URL (see store/apikeys.py). It is
+Manages the API keys stored in the database at DATABASE_URL (see store/access/apikeys.py). It is
 an operator's command: it runs where the server's settings are, not against a URL.
 `add_commands()` adds the commands under another parser; it imports nothing heavy, so
 the `jobcast` client stays light until `keys` is actually used.
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _create(b: Backends, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from store import apikeys
+    from store.access import apikeys
 
     try:
         row, key = apikeys.create(b, args.owner)
@@ -64,7 +64,7 @@ def _create(b: Backends, args: argparse.Namespace, out: TextIO, err: TextIO) -> 
 
 
 def _revoke(b: Backends, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from store import apikeys
+    from store.access import apikeys
 
     row = apikeys.revoke(b, args.key_id)
     if row is None:
@@ -75,7 +75,7 @@ def _revoke(b: Backends, args: argparse.Namespace, out: TextIO, err: TextIO) -> 
 
 
 def _list(b: Backends, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from store import apikeys
+    from store.access import apikeys
 
     out.write(f"{'id':<16}  {'owner':<20}  {'key':<12}  {'created':<20}  revoked\n")
     for row in apikeys.list_keys(b, args.owner):
@@ -90,7 +90,7 @@ _COMMANDS = {"create": _create, "revoke": _revoke, "list": _list}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m store.apikeys_cli", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m client.keys_admin", description=__doc__)
     add_commands(parser)
     return run(parser.parse_args(argv), sys.stdout, sys.stderr)
 

@@ -20,7 +20,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from actors.active import ACTIVE
+from actors.worker.active import ACTIVE
 from store import attempts, jobs
 from store.backends import Backends
 from store.errors import INFRASTRUCTURE_ERRORS, IllegalTransition, JobNotFound, StaleAttempt

@@ -17,7 +17,7 @@ from dramatiq import Middleware
 from redis import Redis
 from redis.exceptions import RedisError
 
-from actors.active import ACTIVE
+from actors.worker.active import ACTIVE
 from store.keys import Keys
 
 log = logging.getLogger(__name__)

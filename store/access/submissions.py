@@ -2,7 +2,7 @@
 matches its Idempotency-Key and inserts it, in one transaction.
 
 A replay of a known key returns the job that key created and spends nothing. Otherwise
-the limits are checked (store/quota.py), then the job and its key row are inserted and
+the limits are checked (store/access/quota.py), then the job and its key row are inserted and
 committed together; the caller enqueues the job after the commit.
 """
 
@@ -14,10 +14,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from store import idempotency, jobs
+from store import jobs
+from store.access import idempotency
+from store.access.quota import SubmissionLimits
 from store.backends import Backends
 from store.models import Job
-from store.quota import SubmissionLimits
 
 # A request that lost a race for its key retries this often: it then finds the winner's job.
 TRIES = 5

@@ -1,5 +1,5 @@
 """One attempt of a claimed job: run its pipeline under its time limit, stop when told
-to, and record how it ended. (The process's lease, actors/lease.py, keeps it alive.)
+to, and record how it ended. (The process's lease, actors/worker/lease.py, keeps it alive.)
 
 The pipeline runs as its own asyncio task, so a cancel (from any host), a shutdown or
 the discovery that the attempt is no longer current stops it at its next await and
@@ -19,11 +19,11 @@ from typing import Any
 from dramatiq.asyncio import get_event_loop_thread
 from pydantic import ValidationError
 
-from actors.active import ACTIVE, Running
-from actors.context import JobContext
-from actors.errors import JobError
+from actors.pipeline.context import JobContext
+from actors.pipeline.errors import JobError
 from actors.registry import JOB_TYPES, JobType
-from actors.runtime import Runtime
+from actors.worker.active import ACTIVE, Running
+from actors.worker.runtime import Runtime
 from store import attempts, jobs
 from store.backends import Backends
 from store.errors import INFRASTRUCTURE_ERRORS, IllegalTransition, StaleAttempt

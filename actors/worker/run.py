@@ -21,12 +21,12 @@ from typing import Any
 import dramatiq
 from redis.exceptions import RedisError
 
-from actors.active import ACTIVE, worker_name
-from actors.attempt import run_attempt
 from actors.broker import broker
-from actors.lease import ProcessLease
 from actors.registry import MAX_TIME_LIMIT_S
-from actors.runtime import runtime
+from actors.worker.active import ACTIVE, worker_name
+from actors.worker.attempt import run_attempt
+from actors.worker.lease import ProcessLease
+from actors.worker.runtime import runtime
 from store import enqueued, jobs
 from store.backends import Backends
 from store.errors import INFRASTRUCTURE_ERRORS, IllegalTransition, JobNotFound, NotLost
@@ -55,7 +55,7 @@ def _redeliver(retries: int, error: BaseException) -> bool:
 def _run_job(job_id: str) -> None:
     # A plain function, not a coroutine: the claim and the record of the attempt's end
     # go from here, the Dramatiq thread that holds the message, to the runtime's database
-    # threads; only the pipeline goes to the event loop (actors/attempt.py).
+    # threads; only the pipeline goes to the event loop (actors/worker/attempt.py).
     rt = runtime()
     job = rt.in_database_thread(_claim, rt.backends, job_id)
     if job is None:

@@ -3,7 +3,7 @@
 - Submissions: a token bucket per owner in Redis (one Lua script, Redis's own clock, so
   web processes on different hosts agree).
 - Active jobs: counted in the database, the system of record, in the transaction that
-  inserts the job (store/submissions.py). Concurrent transactions do not see each
+  inserts the job (store/access/submissions.py). Concurrent transactions do not see each
   other's inserts, so concurrent submissions may overshoot the cap by the number in
   flight at that moment; the cap bounds spending, it is not a hard invariant.
 - WebSocket connections: leases in a sorted set per owner, scored by expiry. Each web

@@ -1,6 +1,6 @@
 """Each worker process offers to run the periodic chores: the reconciler (every
 JOBCAST_RECONCILE_INTERVAL) and retention (every minute). One worker per interval does
-each (store/locks.py), so adding workers adds no load on the database.
+each (store/chores/locks.py), so adding workers adds no load on the database.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 from dramatiq import Middleware
 
-from store import reconciler, retention
+from store.chores import reconciler, retention
+from store.chores.locks import take_turn
 from store.errors import INFRASTRUCTURE_ERRORS
-from store.locks import take_turn
 from store.retries import Backoff
 from store.settings import Settings
 
@@ -48,9 +48,9 @@ class Maintenance(Middleware):
                 log.exception("maintenance pass failed")
 
     def _reconcile(self) -> None:
-        # Imported here: actors.run imports the broker, whose module imports this one.
-        from actors.run import send_again
-        from actors.runtime import runtime
+        # Imported here: actors.worker.run imports the broker, whose module imports this one.
+        from actors.worker.run import send_again
+        from actors.worker.runtime import runtime
 
         b, s = runtime().backends, self.settings
         if not take_turn(b, "reconcile", s.reconcile_interval_s):
@@ -64,7 +64,7 @@ class Maintenance(Middleware):
         )
 
     def _retain(self) -> None:
-        from actors.runtime import runtime
+        from actors.worker.runtime import runtime
 
         b = runtime().backends
         if take_turn(b, "retention", RETENTION_EVERY_S):

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from actors.errors import JobError
+from actors.pipeline.errors import JobError
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from dramatiq.asyncio import get_event_loop_thread
 
-from actors.llm import LLMSetup, ModelTiers
+from actors.pipeline.llm import LLMSetup, ModelTiers
 from actors.providers import make_provider
 from store.async_events import AsyncEventChannel
 from store.backends import Backends, async_redis_client, connect
@@ -33,7 +33,7 @@ DATABASE_THREADS = 6
 # Dramatiq holds a thread per in-flight message, even for async actors; each wakes every
 # `interrupt_check_ival` (0.1 s by default) to look for an interrupt (the TimeLimit
 # backstop). At 500 messages a process that is 5,000 wakeups a second, a large share of
-# the worker's CPU (docs/PERFORMANCE.md). Pipelines end themselves (actors/attempt.py):
+# the worker's CPU (docs/PERFORMANCE.md). Pipelines end themselves (actors/worker/attempt.py):
 # once a second is plenty for a backstop.
 INTERRUPT_CHECK_S = 1.0
 

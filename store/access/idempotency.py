@@ -1,6 +1,6 @@
 """Idempotency keys: one `Idempotency-Key` and owner name one job for 24 hours.
 
-The key row is inserted in the transaction that inserts the job (store/submissions.py),
+The key row is inserted in the transaction that inserts the job (store/access/submissions.py),
 under a primary key on (owner, key): of concurrent requests with the same key, one
 commits and the others fail on the key, roll their job back and find the winner's job.
 """

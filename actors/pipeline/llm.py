@@ -19,11 +19,17 @@ from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
-from actors.errors import InvalidOutput
-from actors.output import OutputStream
+from actors.pipeline.errors import InvalidOutput
+from actors.pipeline.output import OutputStream
+from actors.pipeline.structured import (
+    Schema,
+    SchemaMismatch,
+    repair_messages,
+    schema_of,
+    with_instructions,
+)
+from actors.pipeline.usage import UsageTotals
 from actors.providers.base import Message, Provider
-from actors.structured import Schema, SchemaMismatch, repair_messages, schema_of, with_instructions
-from actors.usage import UsageTotals
 
 Tier = Literal["default", "small", "large"]
 M = TypeVar("M", bound=BaseModel)

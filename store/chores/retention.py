@@ -1,6 +1,6 @@
 """Retention: finished jobs older than JOBCAST_JOB_TTL go, with their Redis keys.
 
-Run periodically by the workers (one of them per interval, see store/locks.py). Rows go
+Run periodically by the workers (one of them per interval, see store/chores/locks.py). Rows go
 first; Redis keys after, best effort (they expire on their own JOBCAST_JOB_TTL anyway).
 """
 
@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from store import idempotency
+from store.access import idempotency
 from store.backends import Backends
 from store.enqueued import forget_mark
 from store.models import IdempotencyKey, Job, utcnow

@@ -30,7 +30,7 @@ from dramatiq import Middleware
 from dramatiq.asyncio import EventLoopThread, set_event_loop_thread
 from dramatiq.middleware import AsyncIO
 
-from actors.active import ACTIVE
+from actors.worker.active import ACTIVE
 
 log = logging.getLogger(__name__)
 
