@@ -1,21 +1,23 @@
 """The worker side: `dramatiq actors` runs the job pipelines.
 
-The broker is built before any actor is declared, so importing this package (as the
-dramatiq CLI and the web process do) always yields actors bound to the right broker.
+Importing this package does no I/O, so the web process imports it to enqueue: it builds
+the broker (actors/broker.py; its Redis clients connect on first use), declares the
+run_job actors on it and registers every job type, built-in and JOBCAST_JOB_MODULES.
+A worker checks Redis and the database as it boots (actors/worker/preflight.py), the web
+process in its lifespan (web/dependencies.py).
+
+The web process imports only `JOB_TYPES` (with `JobType`, the type of its entries),
+`send_job` and `QUEUES` from here, never a submodule (tests/test_invariants.py holds it to that).
 """
 
-from actors.broker import build_broker
-from store.preflight import check_or_exit
-from store.settings import settings_or_exit
+from actors import jobtypes
+from actors.broker import broker
+from actors.registry import JOB_TYPES, JobType
+from actors.worker.job_modules import load as _load_job_modules
+from actors.worker.run import run_job, send_job
+from store.keys import QUEUES
+from store.settings import get_settings
 
-_settings = settings_or_exit()
-check_or_exit(_settings)
-broker = build_broker(_settings)
+_load_job_modules(get_settings().job_module_names)
 
-from actors import jobtypes  # noqa: E402  (needs the broker above)
-from actors.job_modules import load as _load_job_modules  # noqa: E402
-from actors.run import run_job, send_job  # noqa: E402
-
-_load_job_modules(_settings.job_module_names)
-
-__all__ = ["broker", "jobtypes", "run_job", "send_job"]
+__all__ = ["JOB_TYPES", "QUEUES", "JobType", "broker", "jobtypes", "run_job", "send_job"]

@@ -1,7 +1,10 @@
-"""The Dramatiq broker, built once and installed before any actor is declared.
+"""The Dramatiq broker, built when this module is imported, before any actor is declared.
 
-`actors/__init__.py` imports this module first, so `dramatiq actors` and the web
-process (which only enqueues) get the same broker with the same middleware.
+Like Dramatiq's own `my_broker.py` example: the module that declares actors
+(actors/worker/run.py) imports `broker` from here, so `dramatiq actors` and the web process
+(which only enqueues) get the same broker with the same middleware. Building it does
+no I/O: redis-py clients connect on first use, and the worker's start-up check is a
+middleware that runs as a worker boots (actors/worker/preflight.py).
 """
 
 from __future__ import annotations
@@ -9,7 +12,6 @@ from __future__ import annotations
 import dramatiq
 from dramatiq.middleware import (
     AgeLimit,
-    AsyncIO,
     Callbacks,
     CurrentMessage,
     Pipelines,
@@ -18,31 +20,33 @@ from dramatiq.middleware import (
     TimeLimit,
 )
 
-from actors.cancel_watch import CancelWatch
-from actors.heartbeat import WorkerHeartbeat
-from actors.maintenance import Maintenance
-from actors.shutdown import GracefulShutdown
-from actors.wakeup import WakeUps, WakingRedisBroker
+from actors.worker.cancel_watch import CancelWatch
+from actors.worker.heartbeat import WorkerHeartbeat
+from actors.worker.logs import WorkerLogs
+from actors.worker.maintenance import Maintenance
+from actors.worker.preflight import Preflight
+from actors.worker.shutdown import DaemonAsyncIO, GracefulShutdown
+from actors.worker.wakeup import WakeUps, WakingRedisBroker
 from store.backends import redis_client
 from store.keys import Keys
-from store.settings import Settings
+from store.preflight import require_redis
+from store.settings import Settings, settings_or_exit
 
 # A worker that stops heart-beating for this long is presumed dead and its unacked
 # messages go back to the queue (at the next maintenance pass). Dramatiq's default is 60 s.
 HEARTBEAT_TIMEOUT_MS = 15_000
 # Out of a million broker commands, how many also run queue maintenance (requeueing the
-# messages of dead workers). Dramatiq's default of 1000 (0.1 %) left a killed worker's
-# message stranded for minutes in a measurement here; 10 % costs one small Lua call
-# per ten fetches.
+# messages of dead workers). With Dramatiq's default of 1000 (0.1 %) a killed worker's
+# message waited far longer than the heartbeat timeout (docs/PERFORMANCE.md); 10 % costs
+# one small Lua call per ten fetches.
 MAINTENANCE_CHANCE = 100_000
 
 
 def build_broker(settings: Settings) -> WakingRedisBroker:
-    if settings.redis_url is None:
-        raise RuntimeError("REDIS_URL is not set")
+    redis_url = require_redis(settings)  # unset: one line and exit 2
     keys = Keys(settings.redis_namespace)
     # Pass a client, not url=: RedisBroker silently ignores client options given with url.
-    client = redis_client(settings.redis_url, name="jobcast-broker", pool_size=64)
+    client = redis_client(redis_url, name="jobcast-broker", pool_size=64)
     broker = WakingRedisBroker(
         wake_ups=WakeUps(client, keys.wake_channel, settings.worker_poll_ms),
         client=client,
@@ -50,6 +54,7 @@ def build_broker(settings: Settings) -> WakingRedisBroker:
         heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
         maintenance_chance=MAINTENANCE_CHANCE,
         middleware=[
+            Preflight(settings),  # first: nothing else boots when a dependency is down
             AgeLimit(),
             TimeLimit(),
             ShutdownNotifications(),
@@ -59,12 +64,17 @@ def build_broker(settings: Settings) -> WakingRedisBroker:
             # database), so Dramatiq's own retry layer is off for run_job.
             Retries(max_retries=0),
             CurrentMessage(),
-            AsyncIO(),
+            DaemonAsyncIO(),
             WorkerHeartbeat(client, keys, interval=settings.worker_heartbeat_s),
-            CancelWatch(redis_client(settings.redis_url, "jobcast-cancel", pool_size=2), keys),
+            CancelWatch(redis_client(redis_url, "jobcast-cancel", pool_size=2), keys),
             Maintenance(settings),
             GracefulShutdown(settings.shutdown_grace_s),
+            # Last: `after_` hooks run in reverse, so the format applies before the others.
+            WorkerLogs(settings),
         ],
     )
     dramatiq.set_broker(broker)
     return broker
+
+
+broker = build_broker(settings_or_exit())

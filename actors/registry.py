@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from actors.context import JobContext
+    from actors.pipeline.context import JobContext
 
 Pipeline = Callable[["JobContext", Any], Awaitable[dict[str, Any]]]
 

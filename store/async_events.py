@@ -5,8 +5,7 @@ together: one pipeline of `PUBLISH_SCRIPT` calls (store/events.py). Each call is
 atomic on its own, so the guarantees are the script's: seq assignment, refusal of
 events from a stale attempt or for a finished job, the floor. A thousand streaming jobs
 then cost a few round trips per coalescing interval, not a thread hop and a round trip
-per event (about 25 µs of CPU per event instead of 100 µs one by one, 265 µs through
-threads, measured here with 500 jobs at once).
+per event (the CPU it saves: docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -96,8 +95,7 @@ class AsyncEventChannel(Publishing):
         """Send the batch in one write and read its replies (an error reply as its exception).
 
         Packed here rather than by redis-py's pipeline, whose per-argument encoding cost
-        more loop time than everything else about streaming text (about a quarter of a
-        worker's event loop with 500 jobs streaming at once).
+        more loop time than everything else about streaming text (docs/PERFORMANCE.md).
         """
         packed = b"".join(
             _pack([b"EVALSHA", _SHA, len(keys), *keys, *args]) for keys, args, _ in batch

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, Literal
 
 from redis import Redis
 
 from store.keys import Keys
+from store.status import TERMINAL
+from store.times import now_iso
 
 EventKind = Literal["status", "progress", "output"]
 
@@ -25,9 +26,13 @@ EventKind = Literal["status", "progress", "output"]
 # Returns the event's seq, or 0 when the event was refused: the job is terminal (unless
 # re-opened) or, for progress/output, the event comes from an attempt that is not the
 # current one (a late or duplicate worker).
-PUBLISH_SCRIPT = """
+# Its first line is written from store/status.py: the statuses that end a job.
+_TERMINAL_LUA = ", ".join(f"['{status}'] = true" for status in sorted(TERMINAL))
+PUBLISH_SCRIPT = (
+    f"local terminal = {{{_TERMINAL_LUA}}}"
+    + """
 local state = redis.call('HGET', KEYS[3], '_status')
-if (state == 'completed' or state == 'failed' or state == 'cancelled') and ARGV[10] ~= '1' then
+if state and terminal[state] and ARGV[10] ~= '1' then
   return 0
 end
 if ARGV[3] ~= 'status' then
@@ -62,15 +67,9 @@ for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ARGV[6]) end
 redis.call('PUBLISH', KEYS[5], event)
 return seq
 """
+)
 
 DEFAULT_LOG_SIZE = 2000
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-TERMINAL_STATUSES = frozenset({"completed", "failed", "cancelled"})
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ class Event:
     def parse(cls, raw: str | bytes) -> Event:
         text = raw.decode() if isinstance(raw, bytes) else raw
         data = json.loads(text)
-        terminal = data["type"] == "status" and data.get("status") in TERMINAL_STATUSES
+        terminal = data["type"] == "status" and data.get("status") in TERMINAL
         return cls(seq=int(data["seq"]), kind=data["type"], terminal=terminal, raw=text)
 
 

@@ -11,6 +11,10 @@ place. Terminal events are therefore written once, whoever races to write them.
     running ──hand_back──▶ retrying                 (its worker is shutting down)
     pending | running | retrying ──cancel──▶ cancelled
     failed | cancelled ──reopen──▶ pending          (a retry through the API)
+
+Each change also sets the job's `message` to say what is happening ("Queued",
+"Completed", …; a running pipeline's progress replaces it), carries it in the `status`
+event, and, once committed, writes one log line (store/job_log.py).
 """
 
 from __future__ import annotations
@@ -19,46 +23,34 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy import delete as sql_delete
 from sqlmodel import Session, col
 
-from store import attempts
+from store import attempts, job_log
 from store import cancel as cancel_signal
 from store.backends import Backends
 from store.enqueued import forget_mark
+from store.errors import JobNotFound, NotFinished, NotLost, StaleAttempt
 from store.models import IdempotencyKey, Job, utcnow
 from store.retries import Backoff, Failure, gave_up
 from store.status import JobStatus, check_transition
+from store.times import iso
 from store.usage import add_usage
 from store.view import live_fields
 
 Target = JobStatus | Callable[[Job], JobStatus]
 
+# What a job's `message` says at each transition, until its pipeline reports progress.
+QUEUED = "Queued"
+STARTED = "Started"
+COMPLETED = "Completed"
+CANCELLED = "Cancelled"
+
 _JOB: Table = Job.__table__  # type: ignore[attr-defined, unused-ignore]
 _JOB_COLUMNS = tuple(_JOB.columns)
 # The row a status change works on, locked until its transaction ends.
 _SELECT_LOCKED = select(_JOB).where(_JOB.c.id == bindparam("id")).with_for_update()
-
-
-class JobNotFound(Exception):
-    """No job with this id (for this owner)."""
-
-
-class StaleAttempt(Exception):
-    """A worker reported for an attempt that is no longer the job's current one."""
-
-
-class NotLost(Exception):
-    """The job is not a running job with a stale lease (its worker is alive, or it moved on)."""
-
-
-class NotFinished(Exception):
-    """Only a finished job can be deleted."""
-
-    def __init__(self, job_id: str, current: JobStatus) -> None:
-        super().__init__(f"job {job_id} is {current}; only finished jobs can be deleted")
-        self.current = current
 
 
 def create(
@@ -80,22 +72,21 @@ def create(
         priority=priority,
         time_limit=time_limit,
         max_attempts=max_attempts,
+        message=QUEUED,
     )
     # A plain INSERT, not session.add(): the unit of work's flush cost more than the rest
     # of a submit, and the row is never changed in this session.
     row = {column.name: getattr(job, column.name) for column in _JOB_COLUMNS}
     if session is not None:
         session.execute(insert(Job), [row])
+        # Logged when the caller commits: a rolled-back submit (a lost race for an
+        # Idempotency-Key) created nothing.
+        event.listen(session, "after_commit", lambda _: job_log.submitted(job), once=True)
         return job
     with Session(b.engine) as own, own.begin():
         own.execute(insert(Job), [row])
+    job_log.submitted(job)
     return job
-
-
-def create_with(b: Backends, create: Callable[[Session], Job]) -> Job:
-    """Run `create` in a transaction of its own and commit the job it adds."""
-    with Session(b.engine, expire_on_commit=False) as session, session.begin():
-        return create(session)
 
 
 def get(b: Backends, job_id: str, owner: str | None = None) -> Job:
@@ -117,7 +108,7 @@ def claim(b: Backends, job_id: str, worker: str | None = None) -> Job:
         job.attempts += 1
         job.started_at = job.heartbeat_at = utcnow()
         job.worker, job.retry_at = worker, None
-        job.progress, job.message, job.stage = 0, None, None
+        job.progress, job.message, job.stage = 0, STARTED, None
         job.result, job.error, job.output = None, None, None
         return {}
 
@@ -129,7 +120,7 @@ def complete(
 ) -> Job:
     def finish(job: Job) -> dict[str, Any]:
         _finish(b, job, usage)
-        job.progress, job.result = 100, result
+        job.progress, job.result, job.message = 100, result, COMPLETED
         return {"result": result}
 
     return _transition(b, job_id, JobStatus.COMPLETED, finish, attempt=attempt)
@@ -146,7 +137,7 @@ def fail(
 
     def finish(job: Job) -> dict[str, Any]:
         _finish(b, job, usage)
-        job.error = error
+        job.error, job.message = error, _failed_message(error)
         return {"error": error}
 
     return _transition(b, job_id, JobStatus.FAILED, finish, attempt=attempt)
@@ -196,7 +187,8 @@ def hand_back(b: Backends, job_id: str, attempt: int, usage: dict[str, Any] | No
     def edit(job: Job) -> dict[str, Any]:
         add_usage(job, usage)
         job.error, job.retry_at, job.heartbeat_at = failure.as_json(), utcnow(), None
-        return {"error": job.error, "retry_at": _iso(job.retry_at)}
+        job.message = _retry_message(job, failure)
+        return {"error": job.error, "retry_at": iso(job.retry_at)}
 
     return _transition(b, job_id, JobStatus.RETRYING, edit, attempt=attempt)
 
@@ -208,6 +200,7 @@ def cancel(b: Backends, job_id: str, owner: str | None = None) -> Job:
         _finish(b, job, None)
         job.retry_at = job.heartbeat_at = None
         job.error = {"code": "cancelled", "message": "cancelled on request"}
+        job.message = CANCELLED
         return {"error": job.error}
 
     job = _transition(b, job_id, JobStatus.CANCELLED, finish, owner=owner)
@@ -220,7 +213,7 @@ def reopen(b: Backends, job_id: str, owner: str | None, budget: int) -> Job:
 
     def again(job: Job) -> dict[str, Any]:
         job.max_attempts = job.attempts + budget
-        job.progress, job.message, job.stage = 0, None, None
+        job.progress, job.message, job.stage = 0, QUEUED, None
         job.result, job.error, job.output = None, None, None
         job.finished_at = job.retry_at = None
         return {}
@@ -238,6 +231,7 @@ def delete(b: Backends, job_id: str, owner: str | None = None) -> None:
         forget_mark(b, job_id)
         session.execute(sql_delete(IdempotencyKey).where(col(IdempotencyKey.job_id) == job_id))
         session.delete(job)
+    job_log.deleted(job)
 
 
 def _retry_or_fail(failure: Failure) -> Callable[[Job], JobStatus]:
@@ -258,11 +252,12 @@ def _after_failure(
             add_usage(job, usage)
             delay = backoff.delay(job.attempts, failure.retry_after)
             job.retry_at = utcnow() + timedelta(seconds=delay)
-            job.error = failure.as_json()
-            return {"error": job.error, "retry_at": _iso(job.retry_at)}
+            job.error, job.message = failure.as_json(), _retry_message(job, failure)
+            return {"error": job.error, "retry_at": iso(job.retry_at)}
         final = gave_up(job.attempts, failure) if failure.transient else failure
         _finish(b, job, usage)
         job.error = final.as_json()
+        job.message = _failed_message(job.error)
         return {"error": job.error}
 
     return edit
@@ -275,6 +270,14 @@ def _after_lost_worker(b: Backends, backoff: Backoff) -> Callable[[Job], dict[st
     return edit
 
 
+def _retry_message(job: Job, failure: Failure) -> str:
+    return f"Attempt {job.attempts} ended ({failure.code}); waiting to retry"
+
+
+def _failed_message(error: dict[str, Any]) -> str:
+    return f"Failed ({error.get('code', 'internal')})"
+
+
 def _lost_worker(job: Job) -> Failure:
     where = f" ({job.worker})" if job.worker else ""
     message = f"the worker{where} running attempt {job.attempts} stopped responding"
@@ -285,10 +288,6 @@ def _finish(b: Backends, job: Job, usage: dict[str, Any] | None) -> None:
     job.finished_at = utcnow()
     job.output = b.events.output_of(job.id)
     add_usage(job, usage)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def _locked(session: Session, job_id: str, owner: str | None) -> Job:
@@ -322,7 +321,12 @@ def _transition(
         extra = edit(job)
         job.status = target
         job.updated_at = utcnow()
-        payload = {"status": target.value, "attempt": job.attempts, **extra}
+        payload = {
+            "status": target.value,
+            "attempt": job.attempts,
+            "message": job.message,
+            **extra,
+        }
         seq = b.events.publish(
             job_id,
             "status",
@@ -335,6 +339,7 @@ def _transition(
         job.seq = max(job.seq, seq)
         changed = {name: getattr(job, name) for name in row if getattr(job, name) != row[name]}
         conn.execute(update(_JOB).where(_JOB.c.id == job_id).values(changed))
+    job_log.transition(job, current)
     return job
 
 

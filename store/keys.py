@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The Dramatiq queues of the run_job actors, one per priority level (actors/worker/run.py):
+# `priority` above 0 goes to QUEUE_HIGH, 0 to QUEUE, below 0 to QUEUE_LOW. A worker
+# consumes all three. Names inside the broker's namespace (see `dramatiq_queue`).
+QUEUE_HIGH, QUEUE, QUEUE_LOW = "jobs-high", "jobs", "jobs-low"
+QUEUES = (QUEUE_HIGH, QUEUE, QUEUE_LOW)
+
 
 @dataclass(frozen=True)
 class Keys:
@@ -77,7 +83,7 @@ class Keys:
     @property
     def wake_channel(self) -> str:
         """Pub/sub channel on which the name of a queue that was just sent a message
-        reaches every worker (actors/wakeup.py)."""
+        reaches every worker (actors/worker/wakeup.py)."""
         return f"{self.namespace}:wake"
 
     def lock(self, name: str) -> str:

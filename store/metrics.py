@@ -16,9 +16,9 @@ from sqlalchemy import func
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from store.access.quota import ACTIVE
 from store.backends import Backends
 from store.models import Job
-from store.quota import ACTIVE
 
 WORKER_WINDOW_S = 30
 

@@ -1,40 +1,54 @@
-"""Start-up checks: a process that cannot reach its dependencies says so in one line."""
+"""Start-up checks: a process that cannot reach its dependencies says so in one line.
+
+They run when a process starts serving (a worker as it boots, the web in its lifespan,
+the keys command before it acts), never when a module is imported.
+"""
 
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
-from redis import Redis, RedisError
+from redis import RedisError
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from store.backends import redis_client
 from store.db import for_reading, make_engine
 from store.settings import Settings, redact_url
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     print(f"jobcast: {message}", file=sys.stderr)
     raise SystemExit(2)
 
 
 def require_redis(settings: Settings) -> str:
+    """REDIS_URL, or one line and exit 2: a setting, checked without connecting."""
     if settings.redis_url is None:
         _fail(
             "REDIS_URL is not set: point it at Redis (`make run` starts an embedded "
             "server for development)"
         )
-    assert settings.redis_url is not None
     return settings.redis_url
 
 
-def check_or_exit(settings: Settings) -> None:
+def problem(settings: Settings) -> str | None:
+    """Why this process cannot serve (one line), or None when Redis and the database answer."""
     url = require_redis(settings)
     try:
-        with Redis.from_url(url, socket_connect_timeout=3, socket_timeout=3) as client:
+        client = redis_client(url, "jobcast-preflight", pool_size=1)
+        try:
             client.ping()
+        finally:
+            client.connection_pool.disconnect()
     except RedisError as error:
-        _fail(f"cannot reach Redis at {redact_url(url)}: {error}")
-    engine = make_engine(settings.database_url)
+        return f"cannot reach Redis at {redact_url(url)}: {error}"
+    return _database_problem(settings.database_url)
+
+
+def _database_problem(url: str) -> str | None:
+    engine = make_engine(url)
     try:
         with for_reading(engine).connect() as connection:
             connection.execute(text("SELECT 1"))
@@ -42,9 +56,16 @@ def check_or_exit(settings: Settings) -> None:
             migrated = tables.has_table("job") and tables.has_table("api_key")
     except SQLAlchemyError as error:
         reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
-        _fail(f"cannot reach the database at {redact_url(settings.database_url)}: {reason}")
+        return f"cannot reach the database at {redact_url(url)}: {reason}"
     finally:
         engine.dispose()
     if not migrated:
-        where = redact_url(settings.database_url)
-        _fail(f"the database at {where} is not migrated: run `make migrate`")
+        return f"the database at {redact_url(url)} is not migrated: run `make migrate`"
+    return None
+
+
+def check_or_exit(settings: Settings) -> None:
+    """For a process entry point: a problem is one line on stderr and exit 2."""
+    found = problem(settings)
+    if found is not None:
+        _fail(found)

@@ -17,7 +17,7 @@ from store import jobs
 from store.async_events import AsyncEventChannel
 from store.backends import Backends
 from store.models import utcnow
-from store.view import iso
+from store.times import iso
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +37,11 @@ class Reporter:
         self.attempt = attempt
         self.persist_every = persist_every
         self.progress_value = 0
-        self.message: str | None = None
+        self.message: str | None = jobs.STARTED
         self.stage: str | None = None
         self.last_seq = 0
         # What the row holds: the claim reset it to no progress.
-        self._persisted: tuple[int, str | None, str | None] = (0, None, None)
+        self._persisted: tuple[int, str | None, str | None] = (0, jobs.STARTED, None)
         # The claim has just written the row: the first copy can wait `persist_every`.
         self._persisted_at = time.monotonic()
         self.refused = False

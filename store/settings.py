@@ -13,9 +13,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-class ConfigError(Exception):
-    """A configuration mistake, reported as one line at start-up."""
+from store.errors import ConfigError
 
 
 class Settings(BaseSettings):
@@ -43,7 +41,7 @@ class Settings(BaseSettings):
 
     # Worker tuning: how often a worker reports in, and the longest an idle worker waits
     # before looking for new messages again. Each enqueued message also wakes idle
-    # workers at once (actors/wakeup.py), so this only bounds a lost wake-up; it costs a
+    # workers at once (actors/worker/wakeup.py), so this only bounds a lost wake-up; it costs a
     # few Redis commands per second per worker process (Dramatiq's default is 1000 ms).
     worker_heartbeat_s: float = Field(default=5.0, alias="JOBCAST_WORKER_HEARTBEAT", gt=0)
     worker_poll_ms: int = Field(default=1000, alias="JOBCAST_WORKER_POLL_MS", ge=10, le=5000)
@@ -94,6 +92,22 @@ class Settings(BaseSettings):
     reconcile_interval_s: float = Field(default=5.0, alias="JOBCAST_RECONCILE_INTERVAL", gt=0)
     # On SIGTERM a worker lets running jobs finish this long, then hands them back.
     shutdown_grace_s: float = Field(default=8.0, alias="JOBCAST_SHUTDOWN_GRACE", ge=0)
+
+    # --- Logs (issue #12): one line per event, `text` (key=value) or `json` -------------
+    log_format: Literal["text", "json"] = Field(default="text", alias="JOBCAST_LOG_FORMAT")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", alias="JOBCAST_LOG_LEVEL"
+    )
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, raw: object) -> object:
+        return raw.strip().lower() if isinstance(raw, str) else raw
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, raw: object) -> object:
+        return raw.strip().upper() if isinstance(raw, str) else raw
 
     @property
     def job_module_names(self) -> list[str]:
@@ -166,10 +180,6 @@ class Settings(BaseSettings):
     @property
     def provider(self) -> str:
         return self.llm or "simulated"
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
 
 # Keys travel in `Authorization: Bearer` and as a WebSocket subprotocol token: letters,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from store.errors import IllegalTransition
+
 
 class JobStatus(StrEnum):
     PENDING = "pending"
@@ -32,15 +34,6 @@ TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.FAILED: frozenset({JobStatus.PENDING}),
     JobStatus.CANCELLED: frozenset({JobStatus.PENDING}),
 }
-
-
-class IllegalTransition(Exception):
-    """A status change the transition table does not allow."""
-
-    def __init__(self, job_id: str, current: JobStatus, wanted: JobStatus) -> None:
-        super().__init__(f"job {job_id}: cannot go from {current} to {wanted}")
-        self.current = current
-        self.wanted = wanted
 
 
 def check_transition(job_id: str, current: JobStatus, wanted: JobStatus) -> None:

@@ -1,16 +1,56 @@
-"""The Job JSON of the contract, built from the row and the live view in Redis."""
+"""The Job JSON of the contract, built from the row and the live view in Redis.
+
+`JobView` describes it: the OpenAPI document's Job schema is generated from that model,
+and a test holds `job_json` to it.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from store.events import Snapshot
 from store.models import Job
+from store.status import TERMINAL, JobStatus
+from store.times import iso
+
+JsonObject = dict[str, Any]
 
 
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+class JobView(BaseModel):
+    """A job as clients see it (REST answers and WebSocket snapshots)."""
+
+    model_config = ConfigDict(extra="forbid", title="Job")
+
+    id: str
+    type: str
+    status: JobStatus
+    progress: int = Field(ge=0, le=100)
+    message: str | None = Field(
+        description="what is happening: `Queued`, `Started`, the pipeline's latest progress "
+        "message, `Completed`, `Failed (code)`, `Cancelled`…"
+    )
+    stage: str | None
+    params: JsonObject
+    result: JsonObject | None
+    error: JsonObject | None
+    output: str | None = Field(description="text streamed so far by the current step")
+    attempts: int = Field(description="attempts started so far")
+    max_attempts: int = Field(
+        description="attempts allowed before a job that keeps failing transiently fails; "
+        "each retry through the API adds the type's maximum"
+    )
+    retry_at: datetime | None = Field(description="while `retrying`: when the next attempt starts")
+    priority: int
+    time_limit: int | None = Field(description="seconds")
+    seq: int = Field(description="last event included in this view")
+    usage: JsonObject | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
 
 
 def live_fields(job: Job) -> dict[str, Any]:
@@ -47,7 +87,7 @@ def job_json(job: Job, live: Snapshot | None = None) -> dict[str, Any]:
     }
     # A finished job's row is complete (and may know more: the usage of an attempt that
     # was stopped is written after the terminal event), so it wins at equal seq.
-    finished = job.status in ("completed", "failed", "cancelled")
+    finished = job.status in TERMINAL
     newer = live is not None and (live.seq > job.seq or (live.seq == job.seq and not finished))
     if live is not None and newer and live.fields:
         data.update(live.fields)

@@ -19,7 +19,7 @@ import pytest
 from redis import Redis
 from sqlmodel import Session, delete
 
-from store.apikeys import ApiKey
+from store.access.apikeys import ApiKey
 from store.backends import Backends, connect
 from store.migrate import upgrade
 from store.settings import Settings
@@ -29,6 +29,7 @@ from tests.fault_fixtures import (  # noqa: F401  (fixtures of the fault tests)
     own_redis,
     resilient_stack,
 )
+from tests.inprocess import keyed_app, web_app  # noqa: F401  (fixtures: the app in-process)
 from tests.secured import Secured, start_secured
 from tests.stack import Stack, start_stack
 

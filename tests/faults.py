@@ -84,13 +84,19 @@ class FaultStack:
         ])  # fmt: skip
 
     def start_worker(
-        self, threads: int = 4, wait: bool = True, env: dict[str, str] | None = None
+        self,
+        threads: int = 4,
+        wait: bool = True,
+        env: dict[str, str] | None = None,
+        session: bool = False,
     ) -> Worker:
+        """`session`: in a session (and process group) of its own, as a service runs."""
         name = f"worker{len(self.workers)}"
         cli = self._spawn(
             name,
             ["-m", "dramatiq", "actors", "--processes", "1", "--threads", str(threads)],
             env,
+            session,
         )
         worker = Worker(cli, self.logs / f"{name}.log")
         self.workers.append(worker)
@@ -167,7 +173,7 @@ class FaultStack:
         worker.cli.wait(timeout=30)  # the CLI notices and exits, as it does in production
 
     def _spawn(
-        self, name: str, args: list[str], env: dict[str, str] | None = None
+        self, name: str, args: list[str], env: dict[str, str] | None = None, session: bool = False
     ) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             [sys.executable, *args],
@@ -175,6 +181,7 @@ class FaultStack:
             env={**os.environ, **self.env, **(env or {}), "PYTHONUNBUFFERED": "1"},
             stdout=(self.logs / f"{name}.log").open("ab"),
             stderr=subprocess.STDOUT,
+            start_new_session=session,
         )
 
     def stop(self) -> None:
@@ -199,6 +206,7 @@ def start_fault_stack(
     threads: int = 4,
     database_dir: str = ".",
     database_url: str | None = None,
+    sessions: bool = False,
 ) -> FaultStack:
     """Web and `workers` worker CLIs on `redis_url` and a fresh SQLite database (or the
     migrated `database_url`)."""
@@ -222,7 +230,7 @@ def start_fault_stack(
     try:
         stack.start_web()
         for _ in range(workers):
-            stack.start_worker(threads=threads, wait=False)
+            stack.start_worker(threads=threads, wait=False, session=sessions)
         for worker in stack.workers:
             stack.wait_worker_ready(worker)
         stack.wait_healthy()

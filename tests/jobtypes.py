@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.context import JobContext
-from actors.errors import LLMError
+from actors.pipeline.context import JobContext
+from actors.pipeline.errors import LLMError
 from actors.registry import JobType, register
 
 

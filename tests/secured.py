@@ -80,7 +80,7 @@ class Secured:
 
     def keys_cli(self, *args: str, module: str = "client.cli") -> subprocess.CompletedProcess[str]:
         """`jobcast keys …` against this stack's database and Redis (or, with `module`
-        "store.apikeys_cli", the same commands without the client)."""
+        "client.keys_admin", the same commands without the client)."""
         keys = ["keys"] if module == "client.cli" else []
         command = [sys.executable, "-m", module, *keys, *args]
         return subprocess.run(

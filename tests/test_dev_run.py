@@ -10,20 +10,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.processes import alive, children_of
 from tests.stack import ROOT, free_port, wait_for_health
-
-
-def children_of(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()] if path.exists() else []
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def test_make_run_serves_jobs_and_stops_every_child_on_ctrl_c(tmp_path: Path) -> None:

@@ -76,3 +76,71 @@ def test_store_imports_neither_web_nor_actors() -> None:
                 assert not node.module.startswith(("web", "actors")), path
             if isinstance(node, ast.Import):
                 assert not any(a.name.startswith(("web", "actors")) for a in node.names), path
+
+
+# What the web may take from the worker side: the job types (and their type), how to
+# enqueue one, and the queues' names.
+# Anything else (`actors.<module>`) is worker machinery, free to move.
+WEB_MAY_IMPORT_FROM_ACTORS = frozenset({"JOB_TYPES", "JobType", "send_job", "QUEUES"})
+
+
+def worker_imports(tree: ast.AST) -> list[str]:
+    """What a module imports from `actors` beyond the names the web may use."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names if alias.name.split(".")[0] == "actors"]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.startswith("actors."):
+                found.append(node.module)
+            elif node.module == "actors":
+                names = [alias.name for alias in node.names]
+                found += [
+                    f"actors.{name}" for name in names if name not in WEB_MAY_IMPORT_FROM_ACTORS
+                ]
+    return found
+
+
+def test_the_web_imports_only_job_types_send_job_and_queues_from_actors() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): names
+        for path in (ROOT / "web").rglob("*.py")
+        if (names := worker_imports(ast.parse(path.read_text())))
+    }
+    assert offenders == {}
+    for violation in ("from actors.registry import JOB_TYPES", "from actors import run"):
+        assert worker_imports(ast.parse(violation)), violation  # the rule checks something
+    assert worker_imports(ast.parse("from actors import JOB_TYPES, QUEUES, send_job")) == []
+
+
+def calls(tree: ast.AST, names: set[str]) -> list[int]:
+    """Lines that call a function or method named in `names` (`f(…)` or `x.f(…)`)."""
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            if name in names:
+                lines.append(node.lineno)
+    return lines
+
+
+def only_in(home: Path, names: set[str]) -> dict[str, list[int]]:
+    offenders = {
+        str(path.relative_to(ROOT)): lines
+        for path in sources()
+        if path != home and (lines := calls(ast.parse(path.read_text()), names))
+    }
+    assert calls(ast.parse(home.read_text()), names)  # the rule checks something
+    return offenders
+
+
+def test_redis_clients_are_built_in_one_place() -> None:
+    # Their timeouts and pool sizes are chosen there (store/backends.py).
+    constructors = {"Redis", "from_url", "BlockingConnectionPool", "ConnectionPool"}
+    assert only_in(ROOT / "store" / "backends.py", constructors) == {}
+
+
+def test_error_responses_are_rendered_in_one_place() -> None:
+    # Everything else raises (or renders) an error of store/errors.py's tree.
+    assert only_in(ROOT / "web" / "errors.py", {"error_response"}) == {}

@@ -33,6 +33,18 @@ def test_unreachable_redis_is_one_line(command: list[str]) -> None:
     assert "Traceback" not in stderr
 
 
+@pytest.mark.parametrize("module", ["web.app", "actors"])
+def test_importing_the_app_or_the_actors_connects_to_nothing(module: str) -> None:
+    """Checks run when a process starts serving, not at import: a port where nothing
+    listens for Redis and for PostgreSQL does not matter yet."""
+    unreachable = {
+        "REDIS_URL": f"redis://127.0.0.1:{free_port()}",
+        "DATABASE_URL": f"postgresql://nobody@127.0.0.1:{free_port()}/x",
+    }
+    code, stderr = run([sys.executable, "-c", f"import {module}"], **unreachable)
+    assert (code, stderr) == (0, "")
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [

@@ -1,4 +1,8 @@
-"""The Starlette application (`uvicorn web.app:app`)."""
+"""The Starlette application (`uvicorn web.app:app`).
+
+Importing this module reads the settings and does no I/O; the app connects to Redis and
+the database when its lifespan starts (web/dependencies.py checks them first).
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from store import apikeys
+from store.access import apikeys
+from store.access.quota import Quotas, SubmissionLimits
 from store.backends import connect
-from store.quota import Quotas
+from store.logs import configure as configure_logging
 from store.settings import Settings, redact_url, settings_or_exit
-from web import dashboard, events_ws, health, job_actions, jobs_api, limits, metrics
+from web import dashboard, events_ws, health, job_actions, jobs_api, metrics
 from web.connections import ConnectionCap
+from web.dependencies import CheckDependencies
 from web.errors import HANDLERS
 from web.keyring import Keyring
 from web.middleware import middleware
@@ -63,8 +70,9 @@ def create_app(settings: Settings) -> Starlette:
     ]
     return Starlette(
         routes=routes,
-        middleware=middleware(settings),
-        exception_handlers={**HANDLERS, **limits.HANDLERS},
+        # First: the lifespan below starts only once Redis and the database answer.
+        middleware=[Middleware(CheckDependencies, settings=settings), *middleware(settings)],
+        exception_handlers=HANDLERS,
         lifespan=lifespan,
     )
 
@@ -74,7 +82,7 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
     b = app.state.backends
     quotas = Quotas(b)
     app.state.keyring = Keyring(b, settings.api_key_pairs)
-    app.state.submission_limits = limits.SubmissionLimits(
+    app.state.submission_limits = SubmissionLimits(
         quotas, settings.submit_rate, settings.submit_burst, settings.max_active_jobs
     )
     cap = ConnectionCap(quotas, settings.ws_per_owner)
@@ -90,4 +98,12 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
     return cap
 
 
-app = create_app(settings_or_exit())
+def main_app() -> Starlette:
+    """The app uvicorn serves: logging is set up as it is imported, after uvicorn's own
+    set-up, so every line of the process has jobcast's format."""
+    settings = settings_or_exit()
+    configure_logging(settings)
+    return create_app(settings)
+
+
+app = main_app()

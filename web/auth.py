@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import logging
 
-from redis.exceptions import RedisError
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from web.errors import error_response
+from store.errors import INFRASTRUCTURE_ERRORS, Unauthorized, Unavailable
+from web.errors import render
 from web.keyring import ANONYMOUS, Keyring
 
 __all__ = ["ANONYMOUS", "RequireKey", "owner_of", "set_owner"]
@@ -69,9 +68,9 @@ class RequireKey:
         key = bearer_key(header)
         try:
             owner = await run_in_threadpool(keyring.owner_for, key)
-        except (RedisError, SQLAlchemyError) as error:
+        except INFRASTRUCTURE_ERRORS as error:
             log.warning("cannot check API keys: %s", type(error).__name__)
-            response = error_response(503, "unavailable", "cannot check API keys; try again")
+            response = render(Unavailable("cannot check API keys; try again"))
             await response(scope, receive, send)
             return
         if owner is None:
@@ -85,9 +84,4 @@ def unauthorized(key_given: bool) -> JSONResponse:
     message = (
         "invalid API key" if key_given else "an API key is required: Authorization: Bearer <key>"
     )
-    response = error_response(401, "unauthorized", message)
-    challenge = 'Bearer realm="jobcast"'
-    if key_given:
-        challenge += ', error="invalid_token"'
-    response.headers["WWW-Authenticate"] = challenge
-    return response
+    return render(Unauthorized(message, key_given))

@@ -1,6 +1,6 @@
 """The cap on open WebSocket connections per owner, across all web processes.
 
-Each connection holds a lease in Redis (store/quota.py) from its acceptance to its end;
+Each connection holds a lease in Redis (store/access/quota.py) from its acceptance to its end;
 this process renews the leases of its open connections every RENEW_S, so the leases of
 a process that died expire within LEASE_S.
 """
@@ -15,7 +15,7 @@ import uuid
 from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 
-from store.quota import Quotas
+from store.access.quota import Quotas
 
 log = logging.getLogger(__name__)
 

@@ -1,9 +1,9 @@
-"""The one error shape of the API, and the handlers that produce it.
+"""The one error shape of the API, and the one table of handlers that produce it.
 
-ApiError
- ├── raised by routes for client mistakes (400, 404, 409, 413, 422)
- └── raised for dependencies that are down (503)
-Anything else that escapes a route is a bug: logged, answered 500 in the same shape.
+Routes and the store raise the errors of store/errors.py; each carries its status, code
+and headers, so one handler renders them all. Starlette's own HTTP errors (unknown
+route, wrong method) and dependencies that are down get the same shape. Anything else
+that escapes a route is a bug: logged, answered 500 in the same shape.
 """
 
 from __future__ import annotations
@@ -18,22 +18,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from store.errors import ApiError, Details, Unavailable
+
 log = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    def __init__(
-        self, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
-    ) -> None:
-        super().__init__(message)
-        self.http_status = status
-        self.code = code
-        self.message = message
-        self.details = details
-
-
 def error_response(
-    status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
+    status: int, code: str, message: str, details: Details | None = None
 ) -> JSONResponse:
     error: dict[str, Any] = {"code": code, "message": message}
     if details:
@@ -41,9 +32,16 @@ def error_response(
     return JSONResponse({"error": error}, status_code=status)
 
 
+def render(error: ApiError) -> JSONResponse:
+    """The response for `error`; middleware that cannot raise into the handlers use it too."""
+    response = error_response(error.http_status, error.code, error.message, error.details)
+    response.headers.update(error.headers())
+    return response
+
+
 async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.http_status, exc.code, exc.message, exc.details)
+    return render(exc)
 
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
@@ -61,7 +59,7 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
 async def on_dependency_down(request: Request, exc: Exception) -> Response:
     which = "redis" if isinstance(exc, RedisError) else "database"
     log.warning("%s unavailable during %s %s: %s", which, request.method, request.url.path, exc)
-    return error_response(503, "unavailable", f"the {which} is unavailable; try again shortly")
+    return render(Unavailable(f"the {which} is unavailable; try again shortly"))
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
@@ -69,6 +67,7 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal", "internal server error")
 
 
+# Starlette picks the entry of the nearest class in the exception's MRO.
 HANDLERS: dict[Any, Any] = {
     ApiError: on_api_error,
     HTTPException: on_http_exception,

@@ -27,7 +27,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from store import jobs
 from store.backends import Backends
-from store.events import TERMINAL_STATUSES, now_iso
+from store.errors import JobNotFound
+from store.status import TERMINAL
+from store.times import now_iso
 from store.view import job_json
 from web.auth import set_owner
 from web.connections import CLOSE_TOO_MANY
@@ -84,7 +86,7 @@ class Stream:
         }
         await self.ws.send_text(json.dumps(message))
         self.last = job["seq"]
-        self.done = job["status"] in TERMINAL_STATUSES
+        self.done = job["status"] in TERMINAL
 
     def _job_view(self, owner: str | None = None) -> dict[str, Any]:
         job = jobs.get(self.b, self.job_id, owner)
@@ -103,7 +105,7 @@ class Stream:
         if not events:
             # Nothing after `after`: done if the client already holds the terminal event.
             status = (await run_in_threadpool(self._job_view))["status"]
-            self.done = status in TERMINAL_STATUSES
+            self.done = status in TERMINAL
 
     async def follow(self, sub: Subscription) -> None:
         while not self.done:
@@ -148,14 +150,13 @@ async def job_events(ws: WebSocket) -> None:
 
 async def _admitted(ws: WebSocket, gate: Gate) -> int | None:
     """Serve a connection that passes the gate (else Refused); returns the close code."""
-    inbound = Inbound(ws)
-    owner = await accept(ws, gate.keyring, inbound)
+    owner = await accept(ws, gate.keyring)
     set_owner(ws, owner)
     lease = await gate.cap.acquire(owner)
     if lease is None:
         raise Refused(CLOSE_TOO_MANY, "too many connections for this key")
     try:
-        return await _job_stream(ws, owner, inbound)
+        return await _job_stream(ws, owner, Inbound(ws))
     finally:
         # Before the close frame: a client that saw it may connect again at once.
         await gate.cap.release(lease)
@@ -174,7 +175,7 @@ async def _job_stream(ws: WebSocket, owner: str, inbound: Inbound) -> int | None
     try:
         try:
             await stream.read_first(owner)
-        except jobs.JobNotFound:
+        except JobNotFound:
             return CLOSE_NOT_FOUND
         return await _serve(stream, sub, after, inbound)
     finally:

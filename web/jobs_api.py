@@ -9,24 +9,22 @@ import logging
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from actors import send_job
-from actors.registry import JOB_TYPES
-from store import jobs, listing
+from actors import JOB_TYPES, send_job
+from store import jobs
+from store.access import listing, submissions
+from store.access.quota import SubmissionLimits
 from store.backends import Backends
+from store.errors import InvalidQuery
 from store.events import Snapshot
 from store.models import Job
 from store.status import JobStatus
 from store.view import job_json
-from web import idempotent
 from web.auth import owner_of
-from web.errors import ApiError
-from web.limits import submission_limits
 from web.submit import parse_submission, read_json_body
 
 log = logging.getLogger(__name__)
@@ -40,32 +38,20 @@ def backends(request: Request) -> Backends:
     return b
 
 
-async def submit(request: Request) -> JSONResponse:
-    submission = parse_submission(await read_json_body(request))
-    key = idempotent.key_of(request)
-    b, owner = backends(request), owner_of(request)
-    limits = submission_limits(request)
+def submission_limits(request: Request) -> SubmissionLimits:
+    limits: SubmissionLimits = request.app.state.submission_limits
+    return limits
 
-    def create(session: Session) -> Job:
-        limits.check(owner, session)  # new jobs only: an Idempotency-Key replay is free
-        return jobs.create(
-            b,
-            type=submission.type,
-            params=submission.params,
-            owner=owner,
-            priority=submission.priority,
-            time_limit=submission.time_limit,
-            max_attempts=JOB_TYPES[submission.type].max_attempts,
-            session=session,
-        )
+
+async def submit(request: Request) -> JSONResponse:
+    key = request.headers.get("idempotency-key")
+    submission = parse_submission(await read_json_body(request), owner_of(request), key)
+    b, limits = backends(request), submission_limits(request)
 
     def accept() -> tuple[dict[str, Any], str, bool]:
         # One trip to a worker thread for the whole submit: each trip costs the event
         # loop more than the Redis commands it saves.
-        if key is None:
-            job, created = jobs.create_with(b, create), True
-        else:
-            job, created = idempotent.create_once(b, owner, key, submission, create)
+        job, created = submissions.submit(b, submission, limits)
         if not created:
             return live_job(b, job), job.id, False
         # The row is committed before the message exists, so a worker never finds it missing.
@@ -93,10 +79,7 @@ def live_job(b: Backends, job: Job) -> dict[str, Any]:
 
 
 def _load(b: Backends, job_id: str, owner: str) -> dict[str, Any]:
-    try:
-        job = jobs.get(b, job_id, owner)
-    except jobs.JobNotFound:
-        raise ApiError(404, "not_found", f"no job {job_id}") from None
+    job = jobs.get(b, job_id, owner)
     return job_json(job, _live(b, [job_id]).get(job_id))
 
 
@@ -120,17 +103,12 @@ def _query_int(request: Request, name: str, default: int, low: int, high: int) -
     if raw is None:
         return default
     if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        message = f"{name} must be an integer from {low} to {high}"
-        raise ApiError(422, "invalid_query", message, [{"field": name, "message": message}])
+        raise InvalidQuery.of_field(name, f"{name} must be an integer from {low} to {high}")
     return int(raw)
 
 
 def _list(b: Backends, owner: str, **filters: Any) -> dict[str, Any]:
-    try:
-        page, next_cursor = listing.list_page(b, owner=owner, **filters)
-    except listing.BadCursor as error:
-        detail = [{"field": "cursor", "message": str(error)}]
-        raise ApiError(422, "invalid_query", str(error), detail) from None
+    page, next_cursor = listing.list_page(b, owner=owner, **filters)
     live = _live(b, [job.id for job in page])
     return {"jobs": [job_json(job, live.get(job.id)) for job in page], "next": next_cursor}
 
@@ -138,9 +116,7 @@ def _list(b: Backends, owner: str, **filters: Any) -> dict[str, Any]:
 async def list_jobs(request: Request) -> JSONResponse:
     status = request.query_params.get("status") or None
     if status is not None and status not in set(JobStatus):
-        allowed = ", ".join(JobStatus)
-        message = f"status must be one of: {allowed}"
-        raise ApiError(422, "invalid_query", message, [{"field": "status", "message": message}])
+        raise InvalidQuery.of_field("status", f"status must be one of: {', '.join(JobStatus)}")
     filters = {
         "status": status,
         "type": request.query_params.get("type") or None,

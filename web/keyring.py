@@ -4,7 +4,7 @@ Keys are required as soon as any exists (a stored key counts even once revoked, 
 revoking the last one locks the API rather than opening it). Keys from the environment
 are checked in memory. Stored keys are looked up by hash and cached, together with
 whether any key exists at all, for as long as the change token in Redis stays the same (see
-store/apikeys.py): each request reads that token (one Redis GET), so a key created or
+store/access/apikeys.py): each request reads that token (one Redis GET), so a key created or
 revoked anywhere counts from the next request on. Without Redis nothing is cached.
 
 Methods are blocking (Redis, database): call them from a worker thread.
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from redis.exceptions import RedisError
 
-from store import apikeys
+from store.access import apikeys
 from store.backends import Backends
 
 ANONYMOUS = "anonymous"

@@ -15,14 +15,13 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from actors.run import QUEUE, QUEUE_HIGH, QUEUE_LOW
+from actors import QUEUES
 from store import metrics
 from web.relay import Hub
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-QUEUES = [QUEUE_HIGH, QUEUE, QUEUE_LOW]
 # A retry's message waits on the delay queue until it is due (Dramatiq's `.DQ` suffix).
-ALL_QUEUES = QUEUES + [f"{queue}.DQ" for queue in QUEUES]
+ALL_QUEUES = [*QUEUES, *(f"{queue}.DQ" for queue in QUEUES)]
 
 Sample = tuple[dict[str, str], float]
 

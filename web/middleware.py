@@ -12,9 +12,10 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
+from store.errors import CorsRefused
 from store.settings import Settings
 from web.auth import RequireKey
-from web.errors import error_response
+from web.errors import render
 from web.nul import RejectNulInUrl
 
 
@@ -25,7 +26,7 @@ class Cors(CORSMiddleware):
         response = super().preflight_response(request_headers)
         if response.status_code != 400:
             return response
-        refused = error_response(400, "cors_refused", bytes(response.body).decode())
+        refused = render(CorsRefused(bytes(response.body).decode()))
         for name, value in response.headers.items():
             if name.startswith("access-control-") or name == "vary":
                 refused.headers[name] = value

@@ -10,7 +10,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from web.errors import error_response
+from store.errors import BadRequest
+from web.errors import render
 
 
 def contains_nul(value: Any) -> bool:
@@ -42,7 +43,7 @@ class RejectNulInUrl:
             if scope["type"] == "websocket":  # refused before the handshake: HTTP 403
                 await send({"type": "websocket.close", "code": 1008})
                 return
-            response = error_response(400, "bad_request", "the URL contains a NUL character")
+            response = render(BadRequest("the URL contains a NUL character"))
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)

@@ -6,8 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from actors.registry import JOB_TYPES
-from store.status import JobStatus
+from actors import JOB_TYPES
+from store.view import JobView
 from web.submit import MAX_BODY_BYTES, PRIORITY_RANGE
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -32,46 +32,10 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 
 def _job_schema() -> dict[str, Any]:
-    nullable_str = {"type": ["string", "null"]}
-    nullable_obj = {"type": ["object", "null"]}
-    return {
-        "type": "object",
-        "required": ["id", "type", "status", "progress", "seq", "params", "attempts"],
-        "properties": {
-            "id": {"type": "string"},
-            "type": {"type": "string", "enum": sorted(JOB_TYPES)},
-            "status": {
-                "type": "string",
-                "enum": ["pending", "running", "retrying", "completed", "failed", "cancelled"],
-            },
-            "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-            "message": nullable_str,
-            "stage": nullable_str,
-            "params": {"type": "object"},
-            "result": nullable_obj,
-            "error": nullable_obj,
-            "output": nullable_str,
-            "attempts": {"type": "integer", "description": "attempts started so far"},
-            "max_attempts": {
-                "type": "integer",
-                "description": "attempts allowed before a job that keeps failing transiently "
-                "fails; each retry through the API adds the type's maximum",
-            },
-            "retry_at": {
-                "type": ["string", "null"],
-                "format": "date-time",
-                "description": "while `retrying`: when the next attempt starts",
-            },
-            "priority": {"type": "integer"},
-            "time_limit": {"type": ["integer", "null"]},
-            "seq": {"type": "integer", "description": "last event included in this view"},
-            "usage": nullable_obj,
-            "created_at": {"type": "string", "format": "date-time"},
-            "started_at": {"type": ["string", "null"], "format": "date-time"},
-            "finished_at": {"type": ["string", "null"], "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-        },
-    }
+    """The Job of store/view.py, with the type names this process knows."""
+    schema = _schema(JobView)
+    schema["properties"]["type"]["enum"] = sorted(JOB_TYPES)
+    return schema
 
 
 _JOB = {"$ref": "#/components/schemas/Job"}
@@ -91,7 +55,7 @@ def _submit_body() -> dict[str, Any]:
     low, high = PRIORITY_RANGE
     variants = []
     for name, job_type in sorted(JOB_TYPES.items()):
-        params = _params_schema(job_type.params)
+        params = _schema(job_type.params)
         variants.append(
             {
                 "type": "object",
@@ -113,13 +77,13 @@ def _submit_body() -> dict[str, Any]:
     return {"oneOf": variants}
 
 
-_PARAM_DEFS: dict[str, Any] = {}
+_DEFS: dict[str, Any] = {}
 
 
-def _params_schema(model: type[BaseModel]) -> dict[str, Any]:
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
     """The model's JSON Schema, its nested definitions moved to components/schemas."""
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    _PARAM_DEFS.update(schema.pop("$defs", {}))
+    _DEFS.update(schema.pop("$defs", {}))
     return schema
 
 
@@ -151,7 +115,7 @@ def _paths() -> dict[str, Any]:
     job = _JOB
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     query = [
-        {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(JobStatus)}},
+        {"name": "status", "in": "query", "schema": {"$ref": "#/components/schemas/JobStatus"}},
         {"name": "type", "in": "query", "schema": {"type": "string"}},
         {
             "name": "limit",
@@ -286,6 +250,7 @@ def _with_access_rules(paths: dict[str, Any]) -> dict[str, Any]:
 
 
 def openapi_document() -> dict[str, Any]:
+    paths, job = _with_access_rules(_paths()), _job_schema()  # both fill _DEFS
     return {
         "openapi": "3.1.0",
         "info": {
@@ -294,7 +259,7 @@ def openapi_document() -> dict[str, Any]:
             "description": "Long LLM generation jobs with live progress. Events stream over "
             "the WebSocket GET /jobs/{job_id}/events (see README).",
         },
-        "paths": _with_access_rules(_paths()),
+        "paths": paths,
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {
@@ -305,8 +270,8 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             "schemas": {
-                **_PARAM_DEFS,  # filled while the paths were built
-                "Job": _job_schema(),
+                **_DEFS,
+                "Job": job,
                 "Error": {
                     "type": "object",
                     "required": ["error"],

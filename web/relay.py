@@ -11,14 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections import deque
 from collections.abc import Callable
 
-from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
+from store.backends import subscriber_client
 from store.events import Event
 from store.keys import Keys
 
@@ -77,15 +76,7 @@ class Subscription:
 class Hub:
     def __init__(self, redis_url: str, keys: Keys) -> None:
         self.keys = keys
-        self._redis = Redis.from_url(
-            redis_url,
-            client_name=f"jobcast-relay-{os.getpid()}",
-            socket_connect_timeout=3,
-            # A pub/sub reader waits indefinitely for the next message; liveness comes
-            # from health checks (PINGs on the subscribed connection).
-            socket_timeout=None,
-            health_check_interval=15,
-        )
+        self._redis = subscriber_client(redis_url, "jobcast-relay")
         self._subs: dict[str, set[Subscription]] = {}
         self._task: asyncio.Task[None] | None = None
         self.connected = asyncio.Event()

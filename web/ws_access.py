@@ -1,28 +1,31 @@
 """Who may open a job's WebSocket: an allowed Origin, then a valid key.
 
-A browser cannot set headers on a WebSocket, so the key travels as a subprotocol: the
-client offers `["jobcast", "jobcast.bearer.<key>"]` and the server accepts `jobcast`
-(the key is never echoed back). A client that cannot set subprotocols sends
-`{"type": "auth", "key": "…"}` as its first message, within AUTH_TIMEOUT_S. A key in
-the URL is not accepted: URLs end up in logs.
+The key comes with the handshake. A browser cannot set headers on a WebSocket, so there
+it travels as a subprotocol: the client offers `["jobcast", "jobcast.bearer.<key>"]` and
+the server accepts `jobcast` (the key is never echoed back). Other programs may send
+`Authorization: Bearer <key>` instead, as on every other route. A key in the URL is not
+accepted: URLs end up in logs.
+
+A handshake without a valid key is closed with 4401 at once: the server waits for
+nothing from a caller it does not know.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket
 
+from store.errors import ForbiddenOrigin
+from web.auth import bearer_key
 from web.connections import ConnectionCap
-from web.errors import error_response
+from web.errors import render
 from web.keyring import Keyring
-from web.ws_inbound import CLOSE_POLICY, Inbound, Violation
+from web.ws_inbound import CLOSE_POLICY
 
 SUBPROTOCOL = "jobcast"
 KEY_SUBPROTOCOL = "jobcast.bearer."
-AUTH_TIMEOUT_S = 5.0
 CLOSE_UNAUTHORIZED = 4401
 
 
@@ -60,34 +63,18 @@ async def deny_origin(ws: WebSocket) -> None:
         await ws.close(CLOSE_POLICY)  # before accepting: the server answers 403 itself
         return
     await ws.send_denial_response(
-        error_response(403, "forbidden_origin", "this Origin may not open WebSockets here")
+        render(ForbiddenOrigin("this Origin may not open WebSockets here"))
     )
 
 
-async def accept(ws: WebSocket, keyring: Keyring, inbound: Inbound) -> str:
+async def accept(ws: WebSocket, keyring: Keyring) -> str:
     """Accept the handshake and return the caller's owner, or raise Refused."""
     offered = list(ws.scope.get("subprotocols") or [])
     await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     keys = [p[len(KEY_SUBPROTOCOL) :] for p in offered if p.startswith(KEY_SUBPROTOCOL)]
-    key = keys[0] if keys else None
+    key = keys[0] if keys else bearer_key(ws.headers.get("authorization"))
     owner = await run_in_threadpool(keyring.owner_for, key)
-    if owner is None and key is None:  # a key is needed: it may come as the first message
-        owner = await run_in_threadpool(keyring.owner_for, await _key_message(inbound))
     if owner is None:
-        raise Refused(CLOSE_UNAUTHORIZED, "invalid API key")
+        reason = "an API key is required" if key is None else "invalid API key"
+        raise Refused(CLOSE_UNAUTHORIZED, reason)
     return owner
-
-
-async def _key_message(inbound: Inbound) -> str:
-    try:
-        message = await asyncio.wait_for(inbound.next(), AUTH_TIMEOUT_S)
-    except TimeoutError:
-        raise Refused(CLOSE_UNAUTHORIZED, "an API key is required") from None
-    except Violation as violation:
-        raise Refused(violation.code, violation.reason) from None
-    if message is None:
-        raise Refused(CLOSE_UNAUTHORIZED, "an API key is required")
-    key = message.get("key")
-    if message.get("type") != "auth" or not isinstance(key, str):
-        raise Refused(CLOSE_UNAUTHORIZED, 'the first message must be {"type": "auth", "key": …}')
-    return key

@@ -1,9 +1,9 @@
 """What a WebSocket client may send: a few small JSON text messages, slowly.
 
-The protocol needs nothing from the client but, optionally, one `{"type": "auth", "key":
-…}` message; later messages are read and ignored. Anything else ends the connection:
-binary data 1003, a message over MAX_MESSAGE_BYTES 1009, text that is not a JSON object
-or too many messages 1008.
+The protocol needs nothing from the client (its key comes with the handshake): messages
+are read and ignored, within limits. Anything else ends the connection: binary data
+1003, a message over MAX_MESSAGE_BYTES 1009, text that is not a JSON object or too many
+messages 1008.
 
 The size limit here is a second line: uvicorn's `--ws-max-size` (set in every command
 that starts the web process) refuses large frames before they are buffered, with 1009.

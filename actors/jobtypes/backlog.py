@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from actors.context import JobContext
-from actors.fanout import FanOutResult, ItemProgress
-from actors.prompts import ask
+from actors.pipeline.context import JobContext
+from actors.pipeline.fanout import FanOutResult, ItemProgress
+from actors.pipeline.prompts import ask
 from actors.registry import JobType, register
 
 SYSTEM = "You are an experienced product owner who writes clear, small, testable work items."

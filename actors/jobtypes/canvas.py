@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.context import JobContext
-from actors.prompts import ask
+from actors.pipeline.context import JobContext
+from actors.pipeline.prompts import ask
 from actors.registry import JobType, register
 
 KINDS = ["rect", "ellipse", "line", "arrow", "text"]

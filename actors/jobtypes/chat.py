@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.context import JobContext
+from actors.pipeline.context import JobContext
 from actors.providers.base import Message
 from actors.registry import JobType, register
 

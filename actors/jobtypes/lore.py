@@ -13,9 +13,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.context import JobContext
-from actors.fanout import ItemProgress
-from actors.prompts import ask
+from actors.pipeline.context import JobContext
+from actors.pipeline.fanout import ItemProgress
+from actors.pipeline.prompts import ask
 from actors.registry import JobType, register
 
 Kind = Literal["characters", "factions", "settings", "events", "relics"]

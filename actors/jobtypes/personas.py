@@ -16,9 +16,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from actors.context import JobContext
-from actors.fanout import ItemProgress
-from actors.prompts import ask
+from actors.pipeline.context import JobContext
+from actors.pipeline.fanout import ItemProgress
+from actors.pipeline.prompts import ask
 from actors.registry import JobType, register
 
 BATCH_SIZE = 20

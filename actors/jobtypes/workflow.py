@@ -13,10 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from actors.context import JobContext
-from actors.prompts import ask
+from actors.pipeline.context import JobContext
+from actors.pipeline.prompts import ask
+from actors.pipeline.structured import schema_of
 from actors.registry import JobType, register
-from actors.structured import schema_of
 
 StepKind = Literal["action", "decision", "wait", "notify", "approval"]
 

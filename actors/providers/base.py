@@ -11,10 +11,10 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from actors.errors import LLMError
+from actors.pipeline.errors import LLMError
 
 if TYPE_CHECKING:
-    from actors.structured import Schema
+    from actors.pipeline.structured import Schema
 
 __all__ = ["LLMError", "Message", "Provider", "Reply", "Usage"]
 

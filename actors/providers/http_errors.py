@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 import openai
 
-from actors.errors import LLMError
+from actors.pipeline.errors import LLMError
 
 TRANSIENT_STATUSES = {408, 409, 429}
 MAX_SERVER_MESSAGE = 300

@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import openai
 
-from actors.structured import Schema
+from actors.pipeline.structured import Schema
 
 JsonMode = Literal["json_schema", "json_object", "prompt"]
 ResponseFormat = Literal["auto", "json_schema", "json_object", "off"]

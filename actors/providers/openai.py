@@ -19,7 +19,8 @@ import openai
 from openai import AsyncStream
 from openai.types.chat import ChatCompletionChunk
 
-from actors.errors import LLMError
+from actors.pipeline.errors import LLMError
+from actors.pipeline.structured import Schema
 from actors.providers.base import Message, Provider, Reply, Usage, count_tokens
 from actors.providers.http_errors import classify
 from actors.providers.json_modes import (
@@ -28,7 +29,6 @@ from actors.providers.json_modes import (
     refuses_response_format,
     response_format,
 )
-from actors.structured import Schema
 
 __all__ = ["PLACEHOLDER_KEY", "OpenAIOptions", "OpenAIProvider", "ResponseFormat"]
 

@@ -19,10 +19,10 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from actors.errors import LLMError
+from actors.pipeline.errors import LLMError
+from actors.pipeline.structured import Schema
 from actors.providers.base import Message, Provider, Reply, Usage
 from actors.providers.sample_json import WORDS, sample
-from actors.structured import Schema
 
 FailKind = Literal["rate_limit", "server_error", "bad_request"]
 # What an injected rate limit asks the client to wait, as a server's Retry-After would.

@@ -5,7 +5,7 @@ does nothing but say it ran: with a send time it pushes (send, start) to a list 
 without one it counts itself (S3). Its idle polling comes from Dramatiq's own
 `dramatiq_worker_timeout` variable, so it can match jobcast's worker; its heartbeat
 timeout and maintenance chance are jobcast's (actors/broker.py, which this module
-cannot import without building jobcast's broker). jobcast's wake-ups (actors/wakeup.py)
+cannot import without building jobcast's broker). jobcast's wake-ups (actors/worker/wakeup.py)
 do not apply: the baseline is what Dramatiq offers on its own.
 """
 

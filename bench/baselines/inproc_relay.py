@@ -18,10 +18,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from actors.output import OutputStream
+from actors.pipeline.output import OutputStream
 from actors.providers.simulated import SimulatedProvider
-from store.events import now_iso
 from store.settings import get_settings
+from store.times import now_iso
 
 START = asyncio.Event()
 

@@ -8,8 +8,8 @@ import time
 
 from redis import Redis
 
-from store.events import TERMINAL_STATUSES
 from store.keys import Keys
+from store.status import TERMINAL
 
 
 class Finished(threading.Thread):
@@ -35,7 +35,7 @@ class Finished(threading.Thread):
             if message is None or message["type"] != "pmessage":
                 continue
             event = json.loads(message["data"])
-            if event["type"] == "status" and event["status"] in TERMINAL_STATUSES:
+            if event["type"] == "status" and event["status"] in TERMINAL:
                 with self._lock:
                     self.times[event["job_id"]] = time.time()
                     self.statuses[event["job_id"]] = event["status"]

@@ -8,7 +8,6 @@ and reads one `Content-Length` response per call, on asyncio's protocol layer.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -149,7 +148,3 @@ async def open_loop(pool: Pool, raw: bytes, rate: float, seconds: float) -> Rate
     await asyncio.gather(*tasks)
     result.elapsed = loop.time() - start
     return result
-
-
-def now_ms() -> float:
-    return time.time() * 1000

@@ -195,7 +195,7 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
             "worker (random). Ours counts from sending POST /jobs to the WebSocket message "
             "showing `running` (HTTP, WebSocket handshake and snapshot included); the bare "
             "actor's from `enqueue` to the actor's first line. Our worker is woken by a "
-            "PUBLISH after each enqueue (actors/wakeup.py) and polls only as a safety net. "
+            "PUBLISH after each enqueue (actors/worker/wakeup.py) and polls only as a safety net. "
             "The bare actor is stock Dramatiq, which has no wake-up: it polls, with "
             "jobcast's broker settings, at jobcast's interval and at "
             f"{FAST_POLL_MS} ms (what jobcast polled at before wake-ups); the target is "

@@ -127,9 +127,10 @@ def _wait_finished(base_url: str, ids: list[str]) -> None:
 
 
 def _baseline(env: BenchEnv, sizes: Sizes, work: Workload) -> dict[str, Any]:
-    # Importing actors.output loads the `actors` package, which checks its settings at
-    # import: it gets a database, though the relay never uses it (nor Redis).
-    settings = env.settings("s6-relay", env.new_database("s6_relay"), **work.settings)
+    # Importing actors.pipeline.output loads the `actors` package, which reads the settings and
+    # builds the broker without connecting: the relay needs no database (nor Redis).
+    unused = f"sqlite:///{env.workdir / 's6_relay_unused.db'}"
+    settings = env.settings("s6-relay", unused, **work.settings)
     server = env.uvicorn("s6-relay", "bench.baselines.inproc_relay:app", settings)
     try:
         env.wait_http(server)

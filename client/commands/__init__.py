@@ -2,19 +2,15 @@
 
 A module's `register(subparsers)` adds its parser(s) and sets `run=<handler>` on each,
 where a handler is `(args, client, out, err) -> exit status`. A new command is a new
-module in COMMANDS; the parser, options and error handling stay as they are.
+module listed in `commands()`; the parser, options and error handling stay as they are.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from types import ModuleType
-from typing import TextIO, TypeAlias
+from typing import TypeAlias
 
-from client.api import Client
-
-Handler = Callable[[argparse.Namespace, Client, TextIO, TextIO], int]
 # argparse has no public name for the object `add_subparsers()` returns.
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 

@@ -2,7 +2,7 @@
 
 An operator's command, run on a host with the server's settings (DATABASE_URL,
 REDIS_URL); `--url` and `--key` play no part. The one command that uses the server's
-own code (store/apikeys_cli.py), loaded only when it runs.
+own code (client/keys_admin.py), loaded only when it runs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from client.commands import Subparsers
 
 
 def register(subparsers: Subparsers) -> None:
-    from store.apikeys_cli import add_commands
+    from client.keys_admin import add_commands
 
     parser = subparsers.add_parser(
         "keys",
@@ -27,6 +27,6 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace, client: Client, out: TextIO, err: TextIO) -> int:
-    from store.apikeys_cli import run as run_keys
+    from client.keys_admin import run as run_keys
 
     return run_keys(args, out, err)

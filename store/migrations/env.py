@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from store import apikeys, models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from store import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from store.db import make_engine
 
 config = context.config

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from actors.errors import JobError, LLMError
-from actors.fanout import FanOutResult, ItemProgress, fan_out
+from actors.pipeline.errors import JobError, LLMError
+from actors.pipeline.fanout import FanOutResult, ItemProgress, fan_out
 
 
 class Bar:

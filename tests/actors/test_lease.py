@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
-from actors.active import ACTIVE
-from actors.lease import ProcessLease
+from actors.worker.active import ACTIVE
+from actors.worker.lease import ProcessLease
 from store import jobs
 from store.backends import Backends
 from store.models import Job

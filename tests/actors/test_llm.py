@@ -9,12 +9,12 @@ import json
 import pytest
 from pydantic import BaseModel, Field
 
-from actors.errors import InvalidOutput
-from actors.llm import LLM, LLMSetup, ModelTiers
-from actors.output import OutputStream
+from actors.pipeline.errors import InvalidOutput
+from actors.pipeline.llm import LLM, LLMSetup, ModelTiers
+from actors.pipeline.output import OutputStream
+from actors.pipeline.usage import UsageTotals
 from actors.providers.base import Message
 from actors.providers.openai import OpenAIProvider
-from actors.usage import UsageTotals
 from tests.openai_server import OpenAIServer, Stream
 
 MESSAGES: list[Message] = [{"role": "user", "content": "Describe the ship Albatross"}]

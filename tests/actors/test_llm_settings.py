@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from actors.providers.openai import OpenAIProvider
 from actors.providers.simulated import SimulatedProvider
-from actors.runtime import llm_setup
+from actors.worker.runtime import llm_setup
 from store.settings import Settings
 
 

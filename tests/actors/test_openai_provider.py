@@ -12,7 +12,8 @@ import time
 import pytest
 from pydantic import BaseModel
 
-from actors.errors import LLMError
+from actors.pipeline.errors import LLMError
+from actors.pipeline.structured import schema_of
 from actors.providers.base import Message, Reply
 from actors.providers.http_errors import redact
 from actors.providers.openai import (
@@ -21,7 +22,6 @@ from actors.providers.openai import (
     OpenAIProvider,
     ResponseFormat,
 )
-from actors.structured import schema_of
 from tests.actors.conftest import API_KEY, make_provider
 from tests.openai_server import Fail, OpenAIServer, Seen, Stream
 from tests.stack import free_port

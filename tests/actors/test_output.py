@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from actors.output import OutputStream
+from actors.pipeline.output import OutputStream
 
 
 async def test_tokens_are_coalesced_into_few_chunks_that_add_up() -> None:

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import BaseModel, Field
 
-from actors.errors import LLMError
+from actors.pipeline.errors import LLMError
+from actors.pipeline.structured import schema_of
 from actors.providers.base import Message
 from actors.providers.simulated import FailKind, Failures, SimulatedProvider, simulated_text
-from actors.structured import schema_of
 
 MESSAGES: list[Message] = [{"role": "user", "content": "Name a lighthouse"}]
 

@@ -20,7 +20,7 @@ new MutationObserver(() => {
   };
   note(__seen.output, document.querySelector("#output")?.textContent.length);
   const bar = document.querySelector("#job-view .view-progress .progress");
-  note(__seen.progress, bar?.dataset.progress);
+  note(__seen.progress, bar?.getAttribute("aria-valuenow"));
   note(__seen.connection, document.querySelector("#connection")?.dataset.state);
 }).observe(document, { subtree: true, childList: true, characterData: true, attributes: true });
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlparse
 
 from playwright.sync_api import Page, expect
@@ -21,14 +22,13 @@ def test_a_job_submitted_from_the_form_streams_to_a_rendered_result(
     job_id = dashboard.submit("Describe the lantern room of a lighthouse")
 
     expect(dashboard.badge).to_have_text("completed")
-    expect(dashboard.view.locator(".view-progress .progress")).to_have_attribute(
-        "data-progress", "100"
-    )
+    expect(dashboard.view.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
     expect(dashboard.view.locator(".progress-label")).to_contain_text("100 %")
     job = get_job(stack, job_id)
     assert dashboard.output.text_content() == job["output"]
     seen = dashboard.seen()
-    # The text appeared in pieces as the model wrote it, and the bar only moved forward.
+    # The text appeared in pieces as the model wrote it, and the bar (as assistive
+    # technology reads it) only moved forward.
     assert any(0 < length < len(job["output"]) for length in seen["output"]), seen["output"]
     progress = [int(value) for value in seen["progress"]]
     assert progress == sorted(progress) and progress[-1] == 100 and len(progress) >= 3, progress
@@ -42,6 +42,26 @@ def test_a_job_submitted_from_the_form_streams_to_a_rendered_result(
     expect(dashboard.row_badge(job_id)).to_have_count(0)
     page.select_option("#status-filter", "completed")
     expect(dashboard.row_badge(job_id)).to_have_text("completed")
+
+
+def test_progress_bars_are_progressbars_with_their_value_and_a_name(
+    page: Page, slow_stack: Stack
+) -> None:
+    dashboard = Dashboard(page, slow_stack)
+    dashboard.open()
+    job_id = dashboard.submit("Tell me about buoys")
+    dashboard.wait_for_output()
+    row = page.locator(f"#jobs li[data-id='{job_id}']").get_by_role("progressbar")
+    view = dashboard.view.get_by_role("progressbar")
+    for bar, name in ((row, f"Progress of Chat {job_id[:8]}"), (view, "Progress of Chat")):
+        expect(bar).to_have_accessible_name(name)
+        expect(bar).to_have_attribute("aria-valuemin", "0")
+        expect(bar).to_have_attribute("aria-valuemax", "100")
+        expect(bar).to_have_attribute("aria-valuenow", re.compile(r"^\d{1,2}$"))  # running
+    expect(dashboard.badge).to_have_text("completed", timeout=30_000)
+    for bar in (row, view):
+        expect(bar).to_have_attribute("aria-valuenow", "100")
+        expect(bar).to_have_attribute("aria-valuetext", "100 %, completed")
 
 
 def test_the_servers_validation_errors_show_next_to_the_field(page: Page, stack: Stack) -> None:

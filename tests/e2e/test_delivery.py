@@ -10,7 +10,7 @@ from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
 from redis import Redis
 
-from store.keys import Keys
+from store.keys import QUEUE, Keys
 from tests.client import Received, connect, get_job, read_all, read_until, submit
 from tests.stack import Stack
 
@@ -20,14 +20,14 @@ def broker(redis_url: str, namespace: str) -> Iterator[RedisBroker]:
     client = Redis.from_url(redis_url)
     namespace = Keys(namespace).dramatiq_namespace
     broker = RedisBroker(client=client, namespace=namespace)
-    broker.declare_queue("jobs")
+    broker.declare_queue(QUEUE)
     yield broker
     client.close()
 
 
 def send_run_job(broker: RedisBroker, job_id: str) -> None:
     message: Message[None] = Message(
-        queue_name="jobs", actor_name="run_job", args=(job_id,), kwargs={}, options={}
+        queue_name=QUEUE, actor_name="run_job", args=(job_id,), kwargs={}, options={}
     )
     broker.enqueue(message)
 

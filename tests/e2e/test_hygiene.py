@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import httpx
+import websockets
 
 from tests.client import read_all
 from tests.secured import LEAKED_OWNER, Secured
@@ -34,8 +34,8 @@ async def test_keys_never_reach_logs_answers_or_events(secured: Secured) -> None
             answers += (await read_all(ws)).raw
         async with secured.connect(job_id, key=f"{key}x") as ws:
             answers += (await read_all(ws)).raw
-        async with secured.connect(job_id) as ws:
-            await ws.send(json.dumps({"type": "auth", "key": f"{key}x"}))
+        url = f"{secured.stack.ws_url}/jobs/{job_id}/events"
+        async with websockets.connect(url, additional_headers=wrong, compression=None) as ws:
             answers += (await read_all(ws)).raw
         with httpx.Client(base_url=secured.base_url, headers=auth, timeout=10) as api:
             answers.append(api.get(f"/jobs/{job_id}").text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from tests.client import Received, connect, get_job, read_all, read_until, submit
 from tests.stack import Stack
 
@@ -14,6 +16,7 @@ def assert_gapless(received: Received) -> None:
 async def test_a_chat_job_streams_to_completion(stack: Stack) -> None:
     with stack.worker_paused():  # so the client is there before the job starts
         job_id = submit(stack)
+        queued = get_job(stack, job_id)
         ws = await connect(stack.events_url(job_id))
         received = Received()
         snapshot = await read_until(ws, received, lambda m: True)
@@ -21,6 +24,7 @@ async def test_a_chat_job_streams_to_completion(stack: Stack) -> None:
 
     assert snapshot["type"] == "snapshot"
     assert (snapshot["seq"], snapshot["job"]["status"]) == (0, "pending")
+    assert snapshot["job"]["message"] == queued["message"] == "Queued"
     events = received.events
     assert (events[0]["type"], events[0]["status"]) == ("status", "running")
     assert {"output", "progress"} <= {e["type"] for e in events}
@@ -35,6 +39,11 @@ async def test_a_chat_job_streams_to_completion(stack: Stack) -> None:
     assert job["result"]["text"].startswith("(simulated reply to “Tell me about lighthouses”)")
     assert job["usage"]["provider"] == "simulated"
     assert events[-1]["result"] == job["result"]
+    # The message says what is happening, the same in events, REST and a later snapshot.
+    assert events[0]["message"] == "Started"
+    assert events[-1]["message"] == job["message"] == "Completed"
+    async with connect(stack.events_url(job_id)) as again:
+        assert (await read_all(again)).messages[0]["job"]["message"] == "Completed"
 
 
 async def test_a_client_joining_mid_stream_sees_the_exact_text(stack: Stack) -> None:
@@ -120,3 +129,11 @@ async def test_a_bad_after_closes_with_4400(stack: Stack) -> None:
     async with connect(f"{stack.events_url(job_id)}?after=minus-one") as ws:
         received = await read_all(ws)
     assert (received.messages, received.close_code) == ([], 4400)
+
+
+def test_health_reports_database_redis_and_the_worker(stack: Stack) -> None:
+    response = httpx.get(f"{stack.base_url}/health", timeout=10)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["database"], body["redis"], body["status"]) == ("ok", "ok", "ok")
+    assert body["workers"] >= 1

@@ -19,8 +19,8 @@ import websockets
 from websockets.typing import Subprotocol
 
 from store import jobs
+from store.access.quota import Quotas
 from store.backends import Backends
-from store.quota import Quotas
 from tests.client import Received, read_all, read_until
 from tests.secured import ALLOWED_ORIGIN, LIMITS, Secured, parked_job
 

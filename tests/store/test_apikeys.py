@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from store import apikeys
+from store.access import apikeys
 from store.backends import Backends
 
 pytestmark = pytest.mark.parametrize("key_backends", ["sqlite", "postgres"], indirect=True)

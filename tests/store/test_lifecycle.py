@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC
 
@@ -11,8 +12,10 @@ from redis.asyncio import Redis as AsyncRedis
 from store import jobs
 from store.async_events import AsyncEventChannel
 from store.backends import Backends
+from store.errors import IllegalTransition, StaleAttempt
 from store.reporter import Reporter
-from store.status import TRANSITIONS, IllegalTransition, JobStatus, check_transition
+from store.retries import Backoff, Failure
+from store.status import TRANSITIONS, JobStatus, check_transition
 
 
 def new_job(b: Backends) -> str:
@@ -37,6 +40,24 @@ def test_claim_starts_an_attempt_and_publishes_running(backends: Backends) -> No
     assert job.started_at is not None and job.started_at.tzinfo is UTC
     assert jobs.get(backends, job_id).seq == 1
     assert '"status": "running"' in statuses(backends, job_id)[0]
+
+
+def test_each_status_change_says_what_is_happening_in_row_and_event(backends: Backends) -> None:
+    job_id = new_job(backends)
+    seen = [jobs.get(backends, job_id).message]
+    jobs.claim(backends, job_id)
+    failure = Failure("llm_error", "503", transient=True)
+    seen.append(jobs.end_attempt(backends, job_id, 1, failure, Backoff(), None).message)
+    jobs.cancel(backends, job_id)
+    seen.append(jobs.reopen(backends, job_id, None, budget=1).message)
+    jobs.claim(backends, job_id)
+    jobs.fail(backends, job_id, 2, {"code": "timeout", "message": "too slow"})
+    events = [json.loads(raw) for raw in statuses(backends, job_id)]
+    assert seen == ["Queued", "Attempt 1 ended (llm_error); waiting to retry", "Queued"]
+    assert [e["message"] for e in events] == [
+        "Started", seen[1], "Cancelled", "Queued", "Started", "Failed (timeout)",
+    ]  # fmt: skip
+    assert jobs.get(backends, job_id).message == "Failed (timeout)"
 
 
 def test_a_second_claim_is_refused(backends: Backends) -> None:
@@ -93,7 +114,7 @@ def test_a_pending_job_cannot_complete(backends: Backends) -> None:
 def test_a_stale_attempt_cannot_finish_the_job(backends: Backends) -> None:
     job_id = new_job(backends)
     jobs.claim(backends, job_id)
-    with pytest.raises(jobs.StaleAttempt):
+    with pytest.raises(StaleAttempt):
         jobs.complete(backends, job_id, 7, {"text": "x"}, {})
     assert jobs.get(backends, job_id).status == "running"
 

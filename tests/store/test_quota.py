@@ -6,8 +6,8 @@ import time
 import uuid
 
 from store import jobs
+from store.access.quota import Quotas
 from store.backends import Backends
-from store.quota import Quotas
 
 
 def owner() -> str:

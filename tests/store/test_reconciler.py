@@ -8,8 +8,9 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from store import attempts, enqueued, jobs, reconciler
+from store import attempts, enqueued, jobs
 from store.backends import Backends
+from store.chores import reconciler
 from store.models import Job, WorkerProcess, utcnow
 from store.retries import Backoff, Failure
 

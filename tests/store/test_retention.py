@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from store import jobs, retention
+from store import jobs
 from store.backends import Backends
+from store.chores import retention
+from store.errors import JobNotFound
 from store.models import utcnow
 
 
@@ -30,7 +32,7 @@ def test_old_finished_jobs_are_deleted_with_their_redis_keys(isolated_backends: 
     assert jobs.get(b, running).status == "running"
     try:
         jobs.get(b, old)
-    except jobs.JobNotFound:
+    except JobNotFound:
         pass
     else:
         raise AssertionError("the old job is still there")

@@ -9,6 +9,7 @@ import pytest
 
 from store import jobs
 from store.backends import Backends
+from store.errors import StaleAttempt
 from store.models import utcnow
 from store.retries import Backoff, Failure
 
@@ -72,6 +73,6 @@ def test_a_permanent_failure_is_not_retried(backends: Backends) -> None:
 
 def test_a_stale_attempt_cannot_schedule_a_retry(backends: Backends) -> None:
     job_id = new_running_job(backends)
-    with pytest.raises(jobs.StaleAttempt):
+    with pytest.raises(StaleAttempt):
         jobs.end_attempt(backends, job_id, 5, TRANSIENT, Backoff())
     assert jobs.get(backends, job_id).status == "running"

@@ -1,8 +1,10 @@
-"""API keys on a running stack: 401s, stored keys and their revocation, limits, CORS."""
+"""API keys: 401s and CORS in-process (tests/inprocess.py); stored keys and their
+revocation, limits and WebSocket keys on a running stack."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -13,13 +15,16 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from sqlalchemy import text
+from websockets.typing import Subprotocol
 
 from store import jobs
 from store.models import Job
 from tests.client import Received, read_all
+from tests.inprocess import InProcess, Response
 from tests.secured import ALLOWED_ORIGIN, LEAKED_OWNER, LIMITS, Secured, parked_job
-from tests.stack import ROOT, Stack, free_port
+from tests.stack import ROOT, free_port
 
 PROTECTED = [
     ("GET", "/jobs"),
@@ -32,7 +37,7 @@ PROTECTED = [
 ]
 
 
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+def assert_error(response: Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"} and body["error"]["code"] == code
@@ -41,41 +46,42 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
 
 
 @pytest.mark.parametrize(("method", "path"), PROTECTED)
-def test_every_route_but_health_needs_a_key(secured: Secured, method: str, path: str) -> None:
-    with secured.client(None) as anonymous:
-        response = anonymous.request(method, path, json={"type": "chat"})
-        assert_error(response, 401, "unauthorized")
-        assert response.headers["www-authenticate"] == 'Bearer realm="jobcast"'
-        assert anonymous.get("/health").status_code == 200
+def test_every_route_but_health_needs_a_key(keyed_app: InProcess, method: str, path: str) -> None:
+    anonymous = keyed_app.client
+    response = anonymous.request(method, path, json={"type": "chat"})
+    assert_error(response, 401, "unauthorized")
+    assert response.headers["www-authenticate"] == 'Bearer realm="jobcast"'
+    health = anonymous.get("/health")  # 503 when no worker is up: in-process, there may be none
+    assert health.status_code in (200, 503) and health.json()["database"] == "ok"
 
 
-def test_the_dashboard_page_loads_without_a_key(secured: Secured) -> None:
-    with secured.client(None) as anonymous:  # the page asks for the key itself
-        page = anonymous.get("/")
-        assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-        assert anonymous.get("/static/jobcast.js").status_code == 200
-        assert_error(anonymous.get("/jobs"), 401, "unauthorized")  # what the page then calls
+def test_the_dashboard_page_loads_without_a_key(keyed_app: InProcess) -> None:
+    anonymous = keyed_app.client  # the page asks for the key itself
+    page = anonymous.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert anonymous.get("/static/jobcast.js").status_code == 200
+    assert_error(anonymous.get("/jobs"), 401, "unauthorized")  # what the page then calls
 
 
 @pytest.mark.parametrize(
     "authorization",
     ["Bearer not-a-key-of-anyone-here", "Basic YWxpY2U6c2VjcmV0", "Bearer", "alice"],
 )
-def test_a_wrong_key_is_a_401_that_does_not_echo_it(secured: Secured, authorization: str) -> None:
-    response = httpx.get(
-        f"{secured.base_url}/jobs", headers={"Authorization": authorization}, timeout=10
-    )
+def test_a_wrong_key_is_a_401_that_does_not_echo_it(
+    keyed_app: InProcess, authorization: str
+) -> None:
+    response = keyed_app.client.get("/jobs", headers={"Authorization": authorization})
     error = assert_error(response, 401, "unauthorized")
     assert 'error="invalid_token"' in response.headers["www-authenticate"]
     assert authorization.split()[-1] not in error["message"]
 
 
-def test_a_valid_key_opens_the_api_as_its_owner(secured: Secured) -> None:
-    job = secured.submit("alice", "whose job is this")
-    lower = {"Authorization": f"bearer {secured.keys['alice']}"}  # the scheme is case-blind
-    response = httpx.get(f"{secured.base_url}/jobs/{job['id']}", headers=lower, timeout=10)
+def test_a_valid_key_opens_the_api_as_its_owner(keyed_app: InProcess) -> None:
+    job_id = keyed_app.submit("alice", "whose job is this")
+    lower = {"Authorization": f"bearer {keyed_app.keys['alice']}"}  # the scheme is case-blind
+    response = keyed_app.client.get(f"/jobs/{job_id}", headers=lower)
     assert response.status_code == 200
-    assert response.json()["id"] == job["id"]
+    assert response.json()["id"] == job_id
 
 
 def _created_key(output: str) -> tuple[str, str]:
@@ -129,10 +135,10 @@ def test_the_keys_command_refuses_bad_input(secured: Secured) -> None:
 
 
 def test_the_keys_commands_run_without_the_client_too(secured: Secured) -> None:
-    created = secured.keys_cli("create", "erin", module="store.apikeys_cli")
+    created = secured.keys_cli("create", "erin", module="client.keys_admin")
     assert created.returncode == 0, created.stderr
     key_id, _ = _created_key(created.stdout)
-    listing = secured.keys_cli("list", "erin", module="store.apikeys_cli")
+    listing = secured.keys_cli("list", "erin", module="client.keys_admin")
     assert key_id in listing.stdout
 
 
@@ -174,29 +180,28 @@ def test_active_jobs_over_the_cap_are_a_429_until_one_ends(secured: Secured) -> 
         b.engine.dispose()
 
 
-def test_cors_is_off_by_default(stack: Stack) -> None:
+def test_cors_is_off_by_default(web_app: InProcess) -> None:
     headers = {"Origin": ALLOWED_ORIGIN, "Access-Control-Request-Method": "POST"}
-    preflight = httpx.options(f"{stack.base_url}/jobs", headers=headers, timeout=10)
+    preflight = web_app.client.options("/jobs", headers=headers)
     assert "access-control-allow-origin" not in preflight.headers
-    simple = httpx.get(f"{stack.base_url}/jobs", headers={"Origin": ALLOWED_ORIGIN}, timeout=10)
+    simple = web_app.client.get("/jobs", headers={"Origin": ALLOWED_ORIGIN})
     assert "access-control-allow-origin" not in simple.headers
 
 
-def test_cors_allows_only_the_configured_origins(secured: Secured) -> None:
+def test_cors_allows_only_the_configured_origins(keyed_app: InProcess) -> None:
     ask = {
         "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization, content-type",
     }
-    ok = httpx.options(f"{secured.base_url}/jobs", headers={"Origin": ALLOWED_ORIGIN, **ask})
+    api = keyed_app.client
+    ok = api.options("/jobs", headers={"Origin": ALLOWED_ORIGIN, **ask})
     assert ok.status_code == 200
     assert ok.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
-    refused = httpx.options(
-        f"{secured.base_url}/jobs", headers={"Origin": "https://evil.example", **ask}
-    )
+    refused = api.options("/jobs", headers={"Origin": "https://evil.example", **ask})
     assert_error(refused, 400, "cors_refused")
     assert "access-control-allow-origin" not in refused.headers
     # A 401 carries CORS headers too, so the page's script can read why it was refused.
-    denied = httpx.get(f"{secured.base_url}/jobs", headers={"Origin": ALLOWED_ORIGIN})
+    denied = api.get("/jobs", headers={"Origin": ALLOWED_ORIGIN})
     assert denied.status_code == 401
     assert denied.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
     assert "www-authenticate" in denied.headers["access-control-expose-headers"].lower()
@@ -220,40 +225,56 @@ def test_a_malformed_key_list_is_one_line_at_start_up(value: str, expected: str)
     assert "short" not in lines[0] and "0123456789abcdef" not in lines[0]
 
 
-async def _first_message_attempt(
-    secured: Secured, job_id: str, first: str | bytes | None, query: str = ""
+# A keyless handshake is refused at once; the server used to wait 5 s for a key message.
+PROMPTLY_S = 2.0
+
+
+async def _keyless_attempt(
+    secured: Secured,
+    job_id: str,
+    first: str | bytes | None = None,
+    query: str = "",
+    subprotocols: list[Subprotocol] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> Received:
     """Connect without a key subprotocol; send `first` (if any) and read to the close."""
-    async with secured.connect(job_id, query=query) as ws:
-        if first is not None:
-            await ws.send(first)
-        return await read_all(ws)
+    url = f"{secured.stack.ws_url}/jobs/{job_id}/events{query}"
+    async with asyncio.timeout(PROMPTLY_S):
+        connecting = websockets.connect(
+            url, subprotocols=subprotocols, additional_headers=headers, compression=None
+        )
+        async with connecting as ws:
+            if first is not None:
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await ws.send(first)
+            return await read_all(ws)
 
 
-async def test_websocket_keys_wrong_missing_or_only_in_the_url_close_4401(
-    secured: Secured,
-) -> None:
+async def test_a_websocket_without_a_valid_key_is_closed_4401_at_once(secured: Secured) -> None:
     job_id = secured.submit(LEAKED_OWNER, "keys on the socket")["id"]
     key = secured.keys[LEAKED_OWNER]  # a real key, in the URL: that is how keys leak
     async with secured.connect(job_id, key="not-a-key-of-anyone-here") as ws:
         wrong_subprotocol = await read_all(ws)
+    jobcast = [Subprotocol("jobcast")]
     attempts = await asyncio.gather(
-        _first_message_attempt(secured, job_id, None),  # nothing within the deadline
-        _first_message_attempt(secured, job_id, None, query=f"?key={key}"),
-        _first_message_attempt(secured, job_id, None, query=f"?access_token={key}"),
-        _first_message_attempt(secured, job_id, json.dumps({"type": "auth", "key": "nope"})),
-        _first_message_attempt(secured, job_id, json.dumps({"type": "hello", "key": key})),
+        _keyless_attempt(secured, job_id),  # no subprotocol, no header: nothing at all
+        _keyless_attempt(secured, job_id, subprotocols=jobcast),
+        _keyless_attempt(secured, job_id, query=f"?key={key}"),
+        _keyless_attempt(secured, job_id, query=f"?access_token={key}"),
+        _keyless_attempt(secured, job_id, headers={"Authorization": "Bearer nope-nope-nope-nope"}),
+        # A key sent as a message comes too late: the handshake decides.
+        _keyless_attempt(secured, job_id, json.dumps({"type": "auth", "key": key})),
     )
     for received in [wrong_subprotocol, *attempts]:
         assert (received.messages, received.close_code) == ([], 4401)
-    binary = await _first_message_attempt(secured, job_id, b"\x00")
-    assert (binary.messages, binary.close_code) == ([], 1003)
 
 
-async def test_a_websocket_key_may_come_as_the_first_message(secured: Secured) -> None:
-    job_id = secured.submit("alice", "auth by message")["id"]
-    auth = json.dumps({"type": "auth", "key": secured.keys["alice"]})
-    received = await _first_message_attempt(secured, job_id, auth)
+async def test_a_program_may_send_the_key_as_an_authorization_header(secured: Secured) -> None:
+    job_id = secured.submit("alice", "auth by header")["id"]
+    url = f"{secured.stack.ws_url}/jobs/{job_id}/events"
+    headers = {"Authorization": f"Bearer {secured.keys['alice']}"}
+    async with websockets.connect(url, additional_headers=headers, compression=None) as ws:
+        received = await read_all(ws)
     assert received.messages[0]["type"] == "snapshot"
     assert received.messages[-1]["status"] == "completed"
     assert received.close_code == 1000

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import re
 
-import httpx
 import pytest
+from starlette.testclient import TestClient
 
-from tests.stack import ROOT, Stack
+from tests.inprocess import InProcess
+from tests.stack import ROOT
 
 STATIC = ROOT / "web" / "static"
 
 
 @pytest.fixture
-def api(stack: Stack) -> httpx.Client:
-    return httpx.Client(base_url=stack.base_url, timeout=10)
+def api(web_app: InProcess) -> TestClient:
+    return web_app.client
 
 
-def test_the_dashboard_is_served_at_the_root(api: httpx.Client) -> None:
+def test_the_dashboard_is_served_at_the_root(api: TestClient) -> None:
     page = api.get("/")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
@@ -29,7 +30,7 @@ def test_the_dashboard_is_served_at_the_root(api: httpx.Client) -> None:
     assert "GET /" in {f"GET {path}" for path in api.get("/openapi.json").json()["paths"]}
 
 
-def test_a_missing_static_file_is_a_404_in_the_error_shape(api: httpx.Client) -> None:
+def test_a_missing_static_file_is_a_404_in_the_error_shape(api: TestClient) -> None:
     response = api.get("/static/nope.js")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"

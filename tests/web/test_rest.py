@@ -1,22 +1,23 @@
-"""The REST routes against the running web process: answers and errors in the contract's shape."""
+"""The REST routes, in-process (tests/inprocess.py): answers and errors in the contract's shape."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
+from starlette.testclient import TestClient
 
-from tests.client import submit
-from tests.stack import Stack
+from actors import JOB_TYPES
+from tests.inprocess import InProcess, Response, settings_of
+from web.app import create_app
 
 
 @pytest.fixture
-def api(stack: Stack) -> httpx.Client:
-    return httpx.Client(base_url=stack.base_url, timeout=10)
+def api(web_app: InProcess) -> TestClient:
+    return web_app.client
 
 
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+def assert_error(response: Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"error"}
@@ -26,11 +27,11 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     return error
 
 
-def jobs_count(api: httpx.Client) -> int:
+def jobs_count(api: TestClient) -> int:
     return len(api.get("/jobs", params={"limit": 200}).json()["jobs"])
 
 
-def test_submit_answers_202_with_location_and_the_pending_job(api: httpx.Client) -> None:
+def test_submit_answers_202_with_location_and_the_pending_job(api: TestClient) -> None:
     response = api.post("/jobs", json={"type": "chat", "params": {"prompt": "hi"}, "priority": 3})
     assert response.status_code == 202
     job = response.json()
@@ -40,7 +41,7 @@ def test_submit_answers_202_with_location_and_the_pending_job(api: httpx.Client)
     assert api.get(response.headers["location"]).json()["id"] == job["id"]
 
 
-def test_malformed_json_is_a_400(api: httpx.Client) -> None:
+def test_malformed_json_is_a_400(api: TestClient) -> None:
     before = jobs_count(api)
     response = api.post(
         "/jobs", content=b'{"type": "chat", ', headers={"content-type": "application/json"}
@@ -54,11 +55,11 @@ def test_malformed_json_is_a_400(api: httpx.Client) -> None:
     [b"[" * 100_000 + b"]" * 100_000, b"\xff\xfe not text", b"", b'{"type": "chat"} trailing'],
     ids=["deeply-nested", "not-utf8", "empty", "trailing-garbage"],
 )
-def test_other_undecodable_bodies_are_a_400(api: httpx.Client, body: bytes) -> None:
+def test_other_undecodable_bodies_are_a_400(api: TestClient, body: bytes) -> None:
     assert_error(api.post("/jobs", content=body), 400, "malformed_json")
 
 
-def test_an_unknown_type_is_a_422(api: httpx.Client) -> None:
+def test_an_unknown_type_is_a_422(api: TestClient) -> None:
     error = assert_error(
         api.post("/jobs", json={"type": "poem", "params": {}}), 422, "unknown_type"
     )
@@ -77,7 +78,7 @@ def test_an_unknown_type_is_a_422(api: httpx.Client) -> None:
     ],
 )
 def test_params_failing_the_schema_are_a_422_naming_the_field(
-    api: httpx.Client, params: dict[str, Any], field: str
+    api: TestClient, params: dict[str, Any], field: str
 ) -> None:
     error = assert_error(
         api.post("/jobs", json={"type": "chat", "params": params}), 422, "invalid_params"
@@ -96,18 +97,43 @@ def test_params_failing_the_schema_are_a_422_naming_the_field(
         ({"type": "chat", "params": {"prompt": "x"}, "colour": "red"}, "colour"),
     ],
 )
-def test_other_invalid_fields_are_a_422(
-    api: httpx.Client, body: dict[str, Any], field: str
-) -> None:
+def test_other_invalid_fields_are_a_422(api: TestClient, body: dict[str, Any], field: str) -> None:
     error = assert_error(api.post("/jobs", json=body), 422, "invalid_request")
     assert error["details"][0]["field"] == field
 
 
-def test_a_body_that_is_not_an_object_is_a_422(api: httpx.Client) -> None:
+def test_a_time_limit_above_the_types_own_is_refused(api: TestClient) -> None:
+    longest = JOB_TYPES["chat"].time_limit
+    body = {"type": "chat", "params": {"prompt": "x"}, "time_limit": longest + 1}
+    error = assert_error(api.post("/jobs", json=body), 422, "invalid_request")
+    assert error["details"][0]["field"] == "time_limit"
+    assert str(longest) in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("job_type", "params", "field"),
+    [
+        ("generate_lore", {"kind": "characters", "theme": "x", "count": 11}, "params.count"),
+        ("generate_lore", {"kind": "dragons", "theme": "x"}, "params.kind"),
+        ("generate_personas", {"count": 501}, "params.count"),
+        ("generate_workflow", {"requirements": ""}, "params.requirements"),
+        ("generate_backlog", {"description": "x", "stories": 0}, "params.stories"),
+        ("create_canvas", {"request": "x", "colour": "red"}, "params.colour"),
+    ],
+)
+def test_params_outside_each_types_schema_are_refused(
+    api: TestClient, job_type: str, params: dict[str, Any], field: str
+) -> None:
+    response = api.post("/jobs", json={"type": job_type, "params": params})
+    error = assert_error(response, 422, "invalid_params")
+    assert field in [detail["field"] for detail in error["details"]]
+
+
+def test_a_body_that_is_not_an_object_is_a_422(api: TestClient) -> None:
     assert_error(api.post("/jobs", json=["chat"]), 422, "invalid_request")
 
 
-def test_a_body_over_256_kib_is_a_413(api: httpx.Client) -> None:
+def test_a_body_over_256_kib_is_a_413(api: TestClient) -> None:
     before = jobs_count(api)
     big = {"type": "chat", "params": {"prompt": "x" * (256 * 1024)}}
     assert_error(api.post("/jobs", json=big), 413, "too_large")
@@ -122,17 +148,19 @@ def test_a_body_over_256_kib_is_a_413(api: httpx.Client) -> None:
     assert jobs_count(api) == before
 
 
-def test_an_unknown_job_is_a_404(api: httpx.Client) -> None:
+def test_an_unknown_job_is_a_404(api: TestClient) -> None:
     assert_error(api.get("/jobs/does-not-exist"), 404, "not_found")
     assert_error(api.get("/no-such-route"), 404, "not_found")
 
 
-def test_a_wrong_method_is_a_405_in_the_error_shape(api: httpx.Client) -> None:
+def test_a_wrong_method_is_a_405_in_the_error_shape(api: TestClient) -> None:
     assert_error(api.put("/jobs"), 405, "method_not_allowed")
 
 
-def test_listing_is_newest_first_with_filters_and_a_cursor(stack: Stack, api: httpx.Client) -> None:
-    ids = [submit(stack, f"listing {n}") for n in range(3)]
+def test_listing_is_newest_first_with_filters_and_a_cursor(
+    web_app: InProcess, api: TestClient
+) -> None:
+    ids = [web_app.submit(prompt=f"listing {n}") for n in range(3)]
     first = api.get("/jobs", params={"limit": 2, "type": "chat"}).json()
     assert [job["id"] for job in first["jobs"]] == ids[::-1][:2]
     second = api.get("/jobs", params={"limit": 2, "cursor": first["next"]}).json()
@@ -152,11 +180,11 @@ def test_listing_is_newest_first_with_filters_and_a_cursor(stack: Stack, api: ht
         {"cursor": "bm90IGEgY3Vyc29y"},
     ],
 )
-def test_bad_listing_queries_are_a_422(api: httpx.Client, query: dict[str, str]) -> None:
+def test_bad_listing_queries_are_a_422(api: TestClient, query: dict[str, str]) -> None:
     assert_error(api.get("/jobs", params=query), 422, "invalid_query")
 
 
-def test_job_types_carry_the_json_schema_of_their_params(api: httpx.Client) -> None:
+def test_job_types_carry_the_json_schema_of_their_params(api: TestClient) -> None:
     types = {t["type"]: t for t in api.get("/job-types").json()}
     schema = types["chat"]["params_schema"]
     assert schema["required"] == ["prompt"]
@@ -164,7 +192,16 @@ def test_job_types_carry_the_json_schema_of_their_params(api: httpx.Client) -> N
     assert types["chat"]["title"] and types["chat"]["description"]
 
 
-def test_openapi_describes_every_http_route(api: httpx.Client) -> None:
+def test_every_job_type_is_listed_with_its_params_schema(api: TestClient) -> None:
+    types = {t["type"]: t for t in api.get("/job-types").json()}
+    assert set(types) >= {
+        "chat", "generate_lore", "generate_workflow", "generate_personas",
+        "generate_backlog", "create_canvas",
+    }  # fmt: skip
+    assert types["generate_personas"]["params_schema"]["properties"]["count"]["maximum"] == 500
+
+
+def test_openapi_describes_every_http_route(api: TestClient) -> None:
     from openapi_spec_validator import validate
 
     document = api.get("/openapi.json").json()
@@ -173,9 +210,13 @@ def test_openapi_describes_every_http_route(api: httpx.Client) -> None:
     assert set(document["paths"]["/jobs"]) == {"get", "post"}
 
 
-def test_health_reports_database_redis_and_workers(api: httpx.Client) -> None:
-    response = api.get("/health")
-    assert response.status_code == 200
+def test_health_is_a_503_while_no_worker_is_seen(
+    sqlite_url: str, redis_url: str, namespace: str
+) -> None:
+    # A namespace of its own: no worker heart-beats there (tests/e2e has the 200).
+    settings = settings_of(sqlite_url, redis_url, f"{namespace}:no-workers")
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/health")
+    assert response.status_code == 503
     body = response.json()
-    assert (body["database"], body["redis"], body["status"]) == ("ok", "ok", "ok")
-    assert body["workers"] >= 1
+    assert body == {"database": "ok", "redis": "ok", "workers": 0, "status": "unavailable"}

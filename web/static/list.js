@@ -7,12 +7,23 @@ export function badge(status) {
   return h("span", { class: `badge status-${status}`, dataset: { status } }, status);
 }
 
-export function progressBar(progress, status) {
+// A bar that assistive technology reads as one: its name says whose progress it shows.
+export function progressBar(progress, status, label) {
+  const value = progress ?? 0;
   const fill = h("div", { class: "progress-fill" });
-  fill.style.width = `${progress ?? 0}%`;
+  fill.style.width = `${value}%`;
   return h(
     "div",
-    { class: `progress status-${status}`, role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": progress ?? 0, dataset: { progress: progress ?? 0 } },
+    {
+      class: `progress status-${status}`,
+      role: "progressbar",
+      "aria-label": label,
+      "aria-valuemin": 0,
+      "aria-valuemax": 100,
+      "aria-valuenow": value,
+      "aria-valuetext": `${value} %, ${status}`,
+      dataset: { progress: value },
+    },
     fill,
   );
 }
@@ -57,7 +68,7 @@ export class JobList {
         "a",
         { href: `#/jobs/${encodeURIComponent(job.id)}` },
         h("div", { class: "row-top" }, h("span", { class: "job-type" }, this.titles.get(job.type) ?? job.type), h("code", { class: "job-id" }, shortId(job.id)), badge(job.status)),
-        progressBar(job.progress, job.status),
+        progressBar(job.progress, job.status, `Progress of ${this.titles.get(job.type) ?? job.type} ${shortId(job.id)}`),
         h(
           "div",
           { class: "row-bottom" },

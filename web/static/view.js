@@ -96,7 +96,7 @@ export class JobView {
     const retry = job.status === "retrying" && job.retry_at ? `next attempt at ${clock(job.retry_at)}` : null;
     const where = [job.stage, job.message, retry].filter(Boolean).join(" · ");
     const label = h("div", { class: "progress-label" }, h("strong", {}, `${job.progress ?? 0} %`), " ", where);
-    replaceChildren(this.parts.progress, progressBar(job.progress, job.status), label);
+    replaceChildren(this.parts.progress, progressBar(job.progress, job.status, `Progress of ${this.title(job.type)}`), label);
   }
 
   #timeline(stages, job) {

@@ -1,0 +1,114 @@
+"""The worker process's long-lived objects, built once on first use."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, TypeVar
+
+from dramatiq.asyncio import get_event_loop_thread
+
+from actors.pipeline.llm import LLMSetup, ModelTiers
+from actors.providers import make_provider
+from store.async_events import AsyncEventChannel
+from store.backends import Backends, async_redis_client, connect
+from store.retries import Backoff
+from store.settings import Settings, get_settings
+
+# The event channel sends one pipeline at a time (store/async_events.py).
+EVENT_CONNECTIONS = 2
+# The worker's share of its engine's 15 pooled connections (store/db.py): beyond them a
+# thread waits for the pool and gives up after 5 s. Dramatiq's threads (hundreds of them)
+# hand their claims and attempt ends to CLAIM_THREADS threads rather than each opening a
+# transaction: hundreds of threads contending for the pool and the GIL cost more CPU
+# than the work (docs/PERFORMANCE.md). The event loop's own
+# database calls (progress copies) use DATABASE_THREADS threads. One connection is left
+# for the maintenance thread.
+CLAIM_THREADS = 8
+DATABASE_THREADS = 6
+# Dramatiq holds a thread per in-flight message, even for async actors; each wakes every
+# `interrupt_check_ival` (0.1 s by default) to look for an interrupt (the TimeLimit
+# backstop). At 500 messages a process that is 5,000 wakeups a second, a large share of
+# the worker's CPU (docs/PERFORMANCE.md). Pipelines end themselves (actors/worker/attempt.py):
+# once a second is plenty for a backstop.
+INTERRUPT_CHECK_S = 1.0
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    backends: Backends
+    llm: LLMSetup
+    redis_url: str
+    ttl: int
+    lease_s: float  # how stale a running attempt's lease is when its worker is lost
+    backoff: Backoff  # when a failed attempt's job runs again
+    # Where Dramatiq's threads send their database work (see CLAIM_THREADS).
+    database: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(CLAIM_THREADS, "jobcast-claims")
+    )
+
+    def in_database_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` on one of the database threads; blocks this thread until it is done."""
+        return self.database.submit(fn, *args).result()
+
+    # asyncio clients belong to the loop that uses them (Dramatiq runs one per process).
+    _events: dict[asyncio.AbstractEventLoop, AsyncEventChannel] = field(default_factory=dict)
+
+    def events(self) -> AsyncEventChannel:
+        """The event channel of the running loop, for publishing without a thread."""
+        loop = asyncio.get_running_loop()
+        return self._events.get(loop) or self._adopt(loop)
+
+    def adopt_loop(self) -> None:
+        """Prepare the running loop for attempts (once): its threads, its event channel."""
+        self.events()
+
+    def _adopt(self, loop: asyncio.AbstractEventLoop) -> AsyncEventChannel:
+        dramatiq_loop = get_event_loop_thread()
+        if dramatiq_loop is not None:
+            dramatiq_loop.interrupt_check_ival = INTERRUPT_CHECK_S
+        loop.set_default_executor(
+            ThreadPoolExecutor(DATABASE_THREADS, thread_name_prefix="jobcast-db")
+        )
+        redis = async_redis_client(self.redis_url, "jobcast-events", EVENT_CONNECTIONS)
+        channel = AsyncEventChannel(redis, self.backends.keys, self.ttl)
+        self._events[loop] = channel
+        return channel
+
+
+def llm_setup(settings: Settings) -> LLMSetup:
+    provider = make_provider(settings)
+    default = settings.model or provider.default_model
+    models = ModelTiers(
+        default=default,
+        small=settings.model_small or default,
+        large=settings.model_large or default,
+    )
+    return LLMSetup(provider, models, concurrency=settings.llm_concurrency)
+
+
+_BUILDING = threading.Lock()
+
+
+def runtime() -> Runtime:
+    """The process's Runtime; the first of the worker threads to ask builds it."""
+    with _BUILDING:  # lru_cache alone would let two threads build one each
+        return _build()
+
+
+@lru_cache(maxsize=1)
+def _build() -> Runtime:
+    settings = get_settings()
+    backends = connect(settings, name="jobcast-worker")  # checks REDIS_URL
+    redis_url = settings.redis_url or ""
+    backoff = Backoff(settings.retry_base_s, settings.retry_max_s)
+    return Runtime(
+        backends, llm_setup(settings), redis_url, settings.job_ttl, settings.lease_s, backoff
+    )

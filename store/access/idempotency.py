@@ -1,0 +1,61 @@
+"""Idempotency keys: one `Idempotency-Key` and owner name one job for 24 hours.
+
+The key row is inserted in the transaction that inserts the job (store/access/submissions.py),
+under a primary key on (owner, key): of concurrent requests with the same key, one
+commits and the others fail on the key, roll their job back and find the winner's job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from store.backends import Backends
+from store.errors import KeyReused
+from store.models import IdempotencyKey, Job, utcnow
+
+WINDOW = timedelta(hours=24)
+
+
+def fingerprint(request: dict[str, Any]) -> str:
+    canonical = json.dumps(request, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def job_of(session: Session, owner: str, key: str, fingerprint: str) -> Job | None:
+    """The job this key names, or None when the key is free (or freed here, when stale).
+
+    Raises KeyReused when the key was first used with a different request.
+    """
+    known = session.get(IdempotencyKey, (owner, key))
+    if known is None:
+        return None
+    if known.created_at > utcnow() - WINDOW:
+        if known.fingerprint != fingerprint:
+            raise KeyReused(key)
+        job = session.get(Job, known.job_id)
+        if job is not None:
+            return job
+    session.delete(known)  # expired, or its job was deleted: the key is free again
+    session.flush()
+    return None
+
+
+def remember(session: Session, owner: str, key: str, job_id: str, fingerprint: str) -> None:
+    """Name `job_id` by this key; commits (or fails on the key) with `session`."""
+    session.add(IdempotencyKey(owner=owner, key=key, job_id=job_id, fingerprint=fingerprint))
+
+
+def forget_expired(b: Backends) -> int:
+    """Delete keys past their window (retention calls this); returns how many."""
+    expired = col(IdempotencyKey.created_at) < utcnow() - WINDOW
+    with Session(b.reader) as session:  # look without a write lock first
+        if session.exec(select(IdempotencyKey.key).where(expired).limit(1)).first() is None:
+            return 0
+    with Session(b.engine) as session, session.begin():
+        return int(session.execute(delete(IdempotencyKey).where(expired)).rowcount)  # type: ignore[attr-defined, unused-ignore]

@@ -1,0 +1,156 @@
+"""Per-owner quotas shared by every web process: submissions, active jobs, connections.
+
+- Submissions: a token bucket per owner in Redis (one Lua script, Redis's own clock, so
+  web processes on different hosts agree).
+- Active jobs: counted in the database, the system of record, in the transaction that
+  inserts the job (store/access/submissions.py). Concurrent transactions do not see each
+  other's inserts, so concurrent submissions may overshoot the cap by the number in
+  flight at that moment; the cap bounds spending, it is not a hard invariant.
+- WebSocket connections: leases in a sorted set per owner, scored by expiry. Each web
+  process renews the leases of its open connections; a process that dies without
+  releasing them loses them when they expire.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+from redis.exceptions import RedisError
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from store.backends import Backends
+from store.errors import RateLimited, TooManyActiveJobs
+from store.models import Job
+from store.status import TERMINAL, JobStatus
+
+log = logging.getLogger(__name__)
+
+ACTIVE = tuple(status.value for status in JobStatus if status not in TERMINAL)
+# An owner at the active cap waits for one of its jobs to end: no way to know when, so
+# this is only a polite interval between attempts.
+ACTIVE_RETRY_AFTER_S = 5
+
+# KEYS: bucket. ARGV: capacity, tokens per ms. Returns 0 when a token was taken, else the
+# milliseconds until one will be there.
+_TAKE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local capacity = tonumber(ARGV[1])
+local per_ms = tonumber(ARGV[2])
+local tokens = tonumber(redis.call('HGET', KEYS[1], 'tokens') or capacity)
+local at = tonumber(redis.call('HGET', KEYS[1], 'at') or now)
+tokens = math.min(capacity, tokens + math.max(0, now - at) * per_ms)
+if tokens < 1 then
+  return math.ceil((1 - tokens) / per_ms)
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens - 1), 'at', now)
+redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / per_ms) + 1000)
+return 0
+"""
+
+# KEYS: leases. ARGV: lease id, cap, lease ms. Returns 1 when the lease was granted.
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+# KEYS: the leases set of each lease. ARGV: lease ms, then the lease ids (same order).
+_RENEW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+for i, key in ipairs(KEYS) do
+  redis.call('ZADD', key, 'XX', now + tonumber(ARGV[1]), ARGV[i + 1])
+  redis.call('PEXPIRE', key, ARGV[1])
+end
+return #KEYS
+"""
+
+
+class Quotas:
+    def __init__(self, b: Backends) -> None:
+        self.b = b
+        self._take = b.redis.register_script(_TAKE)
+        self._acquire = b.redis.register_script(_ACQUIRE)
+        self._renew = b.redis.register_script(_RENEW)
+
+    def take_submission(self, owner: str, per_minute: int, burst: int) -> float:
+        """Take one submission token: 0.0 if taken, else seconds until one is available."""
+        keys = [self.b.keys.submit_bucket(owner)]
+        wait_ms = int(self._take(keys=keys, args=[burst, per_minute / 60_000]))
+        return wait_ms / 1000
+
+    def active_jobs(self, owner: str, up_to: int, session: Session | None = None) -> int:
+        """The owner's unfinished jobs, counted up to `up_to` (the cap): no further.
+
+        In `session` when given, else in a read-only transaction of its own.
+        """
+        active = (
+            select(col(Job.id))
+            .where(Job.owner == owner, col(Job.status).in_(ACTIVE))
+            .limit(up_to)
+            .subquery()
+        )
+        count = select(func.count()).select_from(active)
+        if session is not None:
+            return int(session.exec(count).one())
+        with Session(self.b.reader) as own:
+            return int(own.exec(count).one())
+
+    def acquire_connection(self, owner: str, lease_id: str, cap: int, lease_s: float) -> bool:
+        keys = [self.b.keys.ws_leases(owner)]
+        return bool(self._acquire(keys=keys, args=[lease_id, cap, int(lease_s * 1000)]))
+
+    def renew_connections(self, leases: list[tuple[str, str]], lease_s: float) -> None:
+        """Extend the leases given as (owner, lease id) pairs."""
+        if leases:
+            keys = [self.b.keys.ws_leases(owner) for owner, _ in leases]
+            ids = [lease_id for _, lease_id in leases]
+            self._renew(keys=keys, args=[int(lease_s * 1000), *ids])
+
+    def release_connection(self, owner: str, lease_id: str) -> None:
+        self.b.redis.zrem(self.b.keys.ws_leases(owner), lease_id)
+
+    def open_connections(self, owner: str) -> int:
+        return int(self.b.redis.zcard(self.b.keys.ws_leases(owner)))
+
+
+@dataclass(frozen=True)
+class SubmissionLimits:
+    """What each owner may submit: a rate (with a burst) and a cap on unfinished jobs."""
+
+    quotas: Quotas
+    per_minute: int
+    burst: int
+    max_active: int
+
+    def check(self, owner: str, session: Session | None = None) -> None:
+        """Raise RateLimited, or take one submission token (blocking: Redis, database).
+
+        `session`, when given, is the transaction that will add the job: counting there
+        costs no connection of its own.
+        """
+        if self.quotas.active_jobs(owner, self.max_active, session) >= self.max_active:
+            raise TooManyActiveJobs(
+                f"{self.max_active} jobs are already pending or running; wait for one to finish",
+                ACTIVE_RETRY_AFTER_S,
+            )
+        try:
+            wait = self.quotas.take_submission(owner, self.per_minute, self.burst)
+        except RedisError as error:
+            # Submissions are accepted while Redis is away (the row is the record); the
+            # active-job cap above still bounds what an owner can start meanwhile.
+            log.warning("submission rate not checked, Redis unavailable: %s", error)
+            return
+        if wait > 0:
+            raise RateLimited(
+                f"more than {self.per_minute} submissions a minute; try again shortly",
+                max(1, math.ceil(wait)),
+            )

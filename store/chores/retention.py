@@ -1,0 +1,49 @@
+"""Retention: finished jobs older than JOBCAST_JOB_TTL go, with their Redis keys.
+
+Run periodically by the workers (one of them per interval, see store/chores/locks.py). Rows go
+first; Redis keys after, best effort (they expire on their own JOBCAST_JOB_TTL anyway).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from redis.exceptions import RedisError
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from store.access import idempotency
+from store.backends import Backends
+from store.enqueued import forget_mark
+from store.models import IdempotencyKey, Job, utcnow
+from store.status import TERMINAL
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+FINISHED = [status.value for status in TERMINAL]
+
+
+def purge(b: Backends, ttl_s: float, now: datetime | None = None) -> int:
+    """Delete up to BATCH finished jobs older than `ttl_s`; returns how many went."""
+    cutoff = (now or utcnow()) - timedelta(seconds=ttl_s)
+    old = (col(Job.status).in_(FINISHED)) & (col(Job.finished_at) < cutoff)
+    # Look first without a write lock: on SQLite a write transaction blocks every writer.
+    with Session(b.reader) as session:
+        job_ids = list(session.exec(select(Job.id).where(old).limit(BATCH)))
+    if job_ids:
+        with Session(b.engine) as session, session.begin():
+            session.execute(delete(IdempotencyKey).where(col(IdempotencyKey.job_id).in_(job_ids)))
+            session.execute(delete(Job).where(old, col(Job.id).in_(job_ids)))
+    for job_id in job_ids:
+        try:
+            b.events.forget(job_id)
+            forget_mark(b, job_id)
+        except RedisError as error:
+            log.warning("job %s deleted; its Redis keys will expire instead: %s", job_id, error)
+            break
+    idempotency.forget_expired(b)
+    if job_ids:
+        log.info("retention: deleted %d jobs finished before %s", len(job_ids), cutoff)
+    return len(job_ids)
