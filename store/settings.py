@@ -19,34 +19,18 @@ from store.errors import ConfigError
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
+    # --- Where the state lives -------------------------------------------------------------
     database_url: str = "sqlite:///./jobcast.db"
     redis_url: str | None = None
     # Prefix of every Redis key and channel we own; tests use one of their own.
     redis_namespace: str = Field(default="jobcast", alias="JOBCAST_REDIS_NAMESPACE")
 
+    # --- The model ---------------------------------------------------------------------
+    # Declared before `llm`: its validator reads them.
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     llm: Literal["openai", "simulated"] | None = Field(default=None, alias="JOBCAST_LLM")
     model: str | None = Field(default=None, alias="JOBCAST_MODEL")
-
-    api_keys: str | None = Field(default=None, alias="JOBCAST_API_KEYS")
-    job_ttl: int = Field(default=86400, alias="JOBCAST_JOB_TTL", gt=0)
-
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=1, le=65535)
-
-    # The simulated provider: seconds to the first token, then tokens per second.
-    sim_ttft: float = Field(default=0.4, alias="JOBCAST_SIM_TTFT", ge=0)
-    sim_tps: float = Field(default=40.0, alias="JOBCAST_SIM_TPS", gt=0)
-
-    # Worker tuning: how often a worker reports in, and the longest an idle worker waits
-    # before looking for new messages again. Each enqueued message also wakes idle
-    # workers at once (actors/worker/wakeup.py), so this only bounds a lost wake-up; it costs a
-    # few Redis commands per second per worker process (Dramatiq's default is 1000 ms).
-    worker_heartbeat_s: float = Field(default=5.0, alias="JOBCAST_WORKER_HEARTBEAT", gt=0)
-    worker_poll_ms: int = Field(default=1000, alias="JOBCAST_WORKER_POLL_MS", ge=10, le=5000)
-
-    # --- Model providers and pipelines (issue #3) ---
     # Per-step models: job types ask for a tier; each tier falls back to JOBCAST_MODEL.
     model_small: str | None = Field(default=None, alias="JOBCAST_MODEL_SMALL")
     model_large: str | None = Field(default=None, alias="JOBCAST_MODEL_LARGE")
@@ -63,7 +47,12 @@ class Settings(BaseSettings):
     openai_response_format: Literal["auto", "json_schema", "json_object", "off"] = Field(
         default="auto", alias="JOBCAST_OPENAI_RESPONSE_FORMAT"
     )
-    # The simulated model: same seed and messages, same reply (and same injected failures).
+
+    # --- The simulated model (demos, tests, benchmarks) --------------------------------
+    # Seconds to the first token, then tokens per second.
+    sim_ttft: float = Field(default=0.4, alias="JOBCAST_SIM_TTFT", ge=0)
+    sim_tps: float = Field(default=40.0, alias="JOBCAST_SIM_TPS", gt=0)
+    # Same seed and messages, same reply (and same injected failures).
     sim_seed: int = Field(default=0, alias="JOBCAST_SIM_SEED")
     sim_tokens: int | None = Field(default=None, alias="JOBCAST_SIM_TOKENS", ge=1, le=100_000)
     sim_fail_rate: float = Field(default=0.0, alias="JOBCAST_SIM_FAIL_RATE", ge=0, le=1)
@@ -71,6 +60,55 @@ class Settings(BaseSettings):
         default="server_error", alias="JOBCAST_SIM_FAIL_KIND"
     )
 
+    # --- Jobs --------------------------------------------------------------------------
+    # Extra job-type modules to import after the built-in ones (comma-separated import
+    # paths), in web and worker processes alike.
+    job_modules: str = Field(default="", alias="JOBCAST_JOB_MODULES")
+    # Finished jobs older than this (seconds) are deleted.
+    job_ttl: int = Field(default=86400, alias="JOBCAST_JOB_TTL", gt=0)
+    # Between attempts: base * 2^(n-1) seconds, jittered to its upper half, at most max.
+    retry_base_s: float = Field(default=2.0, alias="JOBCAST_RETRY_BASE", gt=0)
+    retry_max_s: float = Field(default=300.0, alias="JOBCAST_RETRY_MAX", gt=0)
+
+    # --- Worker processes --------------------------------------------------------------
+    # How often a worker reports in, and the longest an idle worker waits before looking
+    # for new messages again. Each enqueued message also wakes idle workers at once
+    # (actors/worker/wakeup.py), so the poll only bounds a lost wake-up; it costs a few
+    # Redis commands per second per worker process (Dramatiq's default is 1000 ms).
+    worker_heartbeat_s: float = Field(default=5.0, alias="JOBCAST_WORKER_HEARTBEAT", gt=0)
+    worker_poll_ms: int = Field(default=1000, alias="JOBCAST_WORKER_POLL_MS", ge=10, le=5000)
+    # A running attempt whose worker has not renewed its lease for this long is lost.
+    lease_s: float = Field(default=10.0, alias="JOBCAST_LEASE", ge=1)
+    # How often each worker looks for lost jobs (one pass cluster-wide per interval).
+    reconcile_interval_s: float = Field(default=5.0, alias="JOBCAST_RECONCILE_INTERVAL", gt=0)
+    # On SIGTERM a worker lets running jobs finish this long, then hands them back.
+    shutdown_grace_s: float = Field(default=8.0, alias="JOBCAST_SHUTDOWN_GRACE", ge=0)
+
+    # --- The web server ----------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    # --- Owners, keys and limits -------------------------------------------------------
+    # `owner:key` pairs, comma-separated; unset = no auth (development).
+    api_keys: str | None = Field(default=None, alias="JOBCAST_API_KEYS")
+    # Origins allowed to call the API from a browser page on another origin (CORS) and to
+    # open the WebSocket; comma-separated, unset = CORS off / no Origin check.
+    cors_origins: str | None = Field(default=None, alias="JOBCAST_CORS_ORIGINS")
+    ws_origins: str | None = Field(default=None, alias="JOBCAST_WS_ORIGINS")
+    # Per owner: submissions (token bucket: `submit_burst` at once, refilled at
+    # `submit_rate` a minute), jobs pending/running/retrying, open WebSocket connections.
+    submit_rate: int = Field(default=120, alias="JOBCAST_SUBMIT_RATE", ge=1)
+    submit_burst: int = Field(default=60, alias="JOBCAST_SUBMIT_BURST", ge=1)
+    max_active_jobs: int = Field(default=100, alias="JOBCAST_MAX_ACTIVE_JOBS", ge=1)
+    ws_per_owner: int = Field(default=500, alias="JOBCAST_WS_PER_OWNER", ge=1)
+
+    # --- Logs: one line per event, `text` (key=value) or `json` --------------------------
+    log_format: Literal["text", "json"] = Field(default="text", alias="JOBCAST_LOG_FORMAT")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", alias="JOBCAST_LOG_LEVEL"
+    )
+
+    # --- Checks and derived values -------------------------------------------------------
     @field_validator("llm")
     @classmethod
     def _openai_needs_a_server(cls, llm: str | None, info: ValidationInfo) -> str | None:
@@ -79,25 +117,6 @@ class Settings(BaseSettings):
         ):
             raise ValueError("openai needs OPENAI_API_KEY (for api.openai.com) or OPENAI_BASE_URL")
         return llm
-
-    # Jobs that survive faults (issue #4). Extra job-type modules to import after the
-    # built-in ones (comma-separated import paths), in web and worker processes alike.
-    job_modules: str = Field(default="", alias="JOBCAST_JOB_MODULES")
-    # Between attempts: base * 2^(n-1) seconds, jittered to its upper half, at most max.
-    retry_base_s: float = Field(default=2.0, alias="JOBCAST_RETRY_BASE", gt=0)
-    retry_max_s: float = Field(default=300.0, alias="JOBCAST_RETRY_MAX", gt=0)
-    # A running attempt whose worker has not renewed its lease for this long is lost.
-    lease_s: float = Field(default=10.0, alias="JOBCAST_LEASE", ge=1)
-    # How often each worker looks for lost jobs (one pass cluster-wide per interval).
-    reconcile_interval_s: float = Field(default=5.0, alias="JOBCAST_RECONCILE_INTERVAL", gt=0)
-    # On SIGTERM a worker lets running jobs finish this long, then hands them back.
-    shutdown_grace_s: float = Field(default=8.0, alias="JOBCAST_SHUTDOWN_GRACE", ge=0)
-
-    # --- Logs (issue #12): one line per event, `text` (key=value) or `json` -------------
-    log_format: Literal["text", "json"] = Field(default="text", alias="JOBCAST_LOG_FORMAT")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
-        default="INFO", alias="JOBCAST_LOG_LEVEL"
-    )
 
     @field_validator("log_format", mode="before")
     @classmethod
@@ -112,18 +131,6 @@ class Settings(BaseSettings):
     @property
     def job_module_names(self) -> list[str]:
         return [name.strip() for name in self.job_modules.split(",") if name.strip()]
-
-    # --- Owners, keys and limits (issue #6) ---------------------------------------------
-    # Origins allowed to call the API from a browser page on another origin (CORS) and to
-    # open the WebSocket; comma-separated, unset = CORS off / no Origin check.
-    cors_origins: str | None = Field(default=None, alias="JOBCAST_CORS_ORIGINS")
-    ws_origins: str | None = Field(default=None, alias="JOBCAST_WS_ORIGINS")
-    # Per owner: submissions (token bucket: `submit_burst` at once, refilled at
-    # `submit_rate` a minute), jobs pending/running/retrying, open WebSocket connections.
-    submit_rate: int = Field(default=120, alias="JOBCAST_SUBMIT_RATE", ge=1)
-    submit_burst: int = Field(default=60, alias="JOBCAST_SUBMIT_BURST", ge=1)
-    max_active_jobs: int = Field(default=100, alias="JOBCAST_MAX_ACTIVE_JOBS", ge=1)
-    ws_per_owner: int = Field(default=500, alias="JOBCAST_WS_PER_OWNER", ge=1)
 
     @field_validator("api_keys")
     @classmethod
