@@ -1,4 +1,4 @@
-"""The OpenAPI 3 document of the HTTP routes (the WebSocket protocol is in the README)."""
+"""The OpenAPI 3 document of the HTTP routes (the WebSocket protocol is in docs/api.md)."""
 
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ def _paths() -> dict[str, Any]:
             "get": {
                 "summary": "Prometheus metrics",
                 "description": "Unfinished jobs by status, status changes, queue lengths, "
-                "live workers, this process's WebSocket connections (see README).",
+                "live workers, this process's WebSocket connections (see docs/operations.md).",
                 "responses": {
                     "200": {
                         "description": "Prometheus text exposition format 0.0.4",
@@ -257,7 +257,7 @@ def openapi_document() -> dict[str, Any]:
             "title": "jobcast",
             "version": "0.1.0",
             "description": "Long LLM generation jobs with live progress. Events stream over "
-            "the WebSocket GET /jobs/{job_id}/events (see README).",
+            "the WebSocket GET /jobs/{job_id}/events (see docs/api.md#events).",
         },
         "paths": paths,
         "security": [{"bearer": []}],
