@@ -5,11 +5,14 @@
     await ticket.settle(reply.usage)                             # the real tokens
 
 Each model with limits (`JOBCAST_LIMITS`) keeps a sliding log of its calls in the last
-window: a sorted set of call ids by start time, and a hash of their tokens. A call
-reserves its prompt (estimated) plus its `reply` allowance before it starts, and settles
-to the tokens the server reported after; a call is admitted only when the log, with it,
-stays within the limits. Unlike a counter library's weighted windows, a settled call can
-give back what it did not use, so the reservation may be generous.
+window: a sorted set of call ids, and a hash of their tokens. A call reserves its prompt
+(estimated) plus its `reply` allowance before it starts, and settles to the tokens the
+server reported after; it is admitted only when the log, with it, stays within the
+limits. A call counts from its reservation until a window after its end, which covers
+the window in which the server counts it (from its arrival there), so limits a little
+below the server's are never crossed. Unlike a counter library's weighted windows, a
+settled call gives back what it did not use, so the reservation may be generous. (A
+call running longer than the window leaves the log before it settles.)
 
 A 429 (`ProviderBusy`) pauses the model for every worker: a key whose TTL is the
 server's Retry-After. Reserving waits while it exists, and the refused call is sent again
@@ -40,6 +43,7 @@ Waiting = Callable[[bool], Awaitable[None]]
 DEFAULT_PAUSE_S = 1.0
 # Waits are jittered up by this share, so paused workers do not all come back at once.
 JITTER = 0.1
+MIN_NAP_MS = 50
 
 # KEYS: calls, tokens, pause. ARGV: window ms, rpm, tpm (0: none), call id, tokens.
 # Returns 0 when the call was admitted, else the ms until it may be.
@@ -83,9 +87,18 @@ redis.call('PEXPIRE', KEYS[2], window)
 return 0
 """
 
-# KEYS: calls, tokens. ARGV: call id, tokens. Only a call still in the window is settled.
+# KEYS: calls, tokens. ARGV: call id, tokens, window ms. A settled call stays in the log
+# until a window after it ended: the server counted it from when the request arrived,
+# which is between the reservation and the end.
 _SETTLE = """
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then redis.call('HSET', KEYS[2], ARGV[1], ARGV[2]) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
 """
 
 # KEYS: pause. ARGV: ms. A longer pause already set is kept.
@@ -110,7 +123,8 @@ class Ticket:
         tokens = usage.prompt_tokens + usage.completion_tokens
         keys = self.capacity.model_keys(self.model)[:2]
         try:
-            await self.capacity.redis.eval(_SETTLE, 2, *keys, self.call_id, tokens)
+            args = (self.call_id, tokens, self.capacity.window_ms)
+            await self.capacity.redis.eval(_SETTLE, 2, *keys, *args)
         except RedisError as error:  # the reservation still ends with the window
             log.warning("could not settle a %s call's tokens: %s", self.model, error)
 
@@ -145,11 +159,18 @@ class Capacity:
                 if not waited:
                     waited = True
                     await waiting(True)
-                await asyncio.sleep(wait_ms / 1000 * (1 + random.uniform(0, JITTER)))
+                await asyncio.sleep(self._nap(wait_ms))
         finally:
             if waited:
                 await waiting(False)
         return Ticket(self, model, call_id)
+
+    def _nap(self, wait_ms: int) -> float:
+        """Seconds to sleep before asking again: at most a twentieth of the window, since
+        calls settling below their reservation free room early; jittered, so waiting
+        calls do not all ask at once."""
+        nap = min(wait_ms, max(self.window_ms / 20, MIN_NAP_MS)) / 1000
+        return nap * (1 + random.uniform(0, JITTER))
 
     async def pause(self, model: str, seconds: float | None) -> None:
         """The server answered 429: no worker calls `model` for `seconds`."""
