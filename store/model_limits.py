@@ -45,8 +45,10 @@ def _numbers(number: int, spec: str) -> dict[str, int]:
     for part in (p.strip() for p in spec.split(",")):
         name, colon, value = part.partition(":")
         name = name.strip().lower()
-        if not colon or name not in _FIELDS or name in values:
+        if not colon or name not in _FIELDS:
             raise ValueError(f"entry {number}: {part!r} is not one of rpm:N, tpm:N, reply:N")
+        if name in values:
+            raise ValueError(f"entry {number}: {name} is given twice")
         if not value.strip().isdigit() or int(value) < 1:
             raise ValueError(f"entry {number}: {name} must be a whole number above 0")
         values[name] = int(value)

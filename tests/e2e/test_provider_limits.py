@@ -110,4 +110,3 @@ async def test_a_server_limit_lowered_at_run_time_pauses_every_worker_and_no_job
     during = [r for r in seen if first + 0.2 < r.at < first + RETRY_AFTER_S * 0.95]
     assert during == []
     assert any(WAITING in shown(d) for d in jobs)
-
