@@ -106,5 +106,18 @@ class Keys:
         """Sorted set of an owner's open WebSocket connections, scored by lease expiry (ms)."""
         return f"{self.namespace}:owner:{owner}:ws"
 
+    def model_calls(self, provider: str, model: str) -> str:
+        """Sorted set of a model's recent calls (ids scored by their start, ms), shared by
+        every worker for its rpm/tpm limits (actors/pipeline/capacity.py)."""
+        return f"{self.namespace}:capacity:{provider}:{model}:calls"
+
+    def model_tokens(self, provider: str, model: str) -> str:
+        """Hash of the same calls' tokens: reserved at the start, settled at the end."""
+        return f"{self.namespace}:capacity:{provider}:{model}:tokens"
+
+    def model_pause(self, provider: str, model: str) -> str:
+        """Set, with the server's Retry-After as its TTL, while a model answers 429."""
+        return f"{self.namespace}:capacity:{provider}:{model}:pause"
+
     def job_keys(self, job_id: str) -> list[str]:
         return [self.seq(job_id), self.log(job_id), self.view(job_id), self.output(job_id)]

@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, ValidationInfo, field_validator, mo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from store.errors import ConfigError
+from store.model_limits import ModelLimits, parse_limits
 
 
 class Settings(BaseSettings):
@@ -47,6 +48,11 @@ class Settings(BaseSettings):
     openai_response_format: Literal["auto", "json_schema", "json_object", "off"] = Field(
         default="auto", alias="JOBCAST_OPENAI_RESPONSE_FORMAT"
     )
+    # Requests and tokens a minute per provider:model, shared by every worker through
+    # Redis: `openai:gpt-4o-mini=rpm:500,tpm:200000;…` (store/model_limits.py). The window
+    # the per-minute figures are spread over is 60 s; tests shorten it.
+    limits: str = Field(default="", alias="JOBCAST_LIMITS")
+    limit_window_s: float = Field(default=60.0, alias="JOBCAST_LIMIT_WINDOW", gt=0, le=3600)
 
     # --- The simulated model (demos, tests, benchmarks) --------------------------------
     # Seconds to the first token, then tokens per second.
@@ -117,6 +123,16 @@ class Settings(BaseSettings):
         ):
             raise ValueError("openai needs OPENAI_API_KEY (for api.openai.com) or OPENAI_BASE_URL")
         return llm
+
+    @field_validator("limits")
+    @classmethod
+    def _limits(cls, raw: str) -> str:
+        parse_limits(raw)  # a mistake here is a start-up error, not a surprise later
+        return raw
+
+    @property
+    def model_limits(self) -> dict[tuple[str, str], ModelLimits]:
+        return parse_limits(self.limits)
 
     @field_validator("log_format", mode="before")
     @classmethod

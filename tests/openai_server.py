@@ -15,6 +15,11 @@ whether the client went away before the reply ended.
 `OpenAIServer(response_formats={"text", "json_object"})` refuses any other
 `response_format` type as llama-cpp-python's server does: 500, with the request's
 validation error as the message (the refused request is recorded, no plan is used up).
+
+`server.limit_tokens(1000, window=2.0)` makes it count tokens as OpenAI does, when the
+request arrives (the prompt's plus the reply's it is about to send), and answer 429 with
+`Retry-After` to a request that would take the last `window` seconds over the limit
+(recorded with `rate_limited`, no plan used up). It may be changed at any time.
 """
 
 from __future__ import annotations
@@ -71,6 +76,7 @@ class Seen:
     chunks_sent: int = 0
     finished: bool = False  # the whole reply went out
     client_closed_at: float | None = None  # the client went away before the reply ended
+    rate_limited: bool = False  # answered 429 by the token limit
 
     @property
     def prompt(self) -> str:
@@ -88,6 +94,8 @@ class OpenAIServer:
         self._writers: set[asyncio.StreamWriter] = set()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self.port = 0
+        self._token_limit: TokenLimit | None = None
+        self._counted: list[tuple[float, int]] = []  # (arrival, tokens) of admitted requests
 
     @property
     def url(self) -> str:
@@ -121,6 +129,16 @@ class OpenAIServer:
         with self._changed:
             self._plans.append((marker, list(replies)))
 
+    def limit_tokens(self, tokens: int, window: float = 60.0, retry_after: float = 1.0) -> None:
+        """From now on, at most `tokens` per `window` seconds; over it, 429 + Retry-After."""
+        with self._changed:
+            self._token_limit = TokenLimit(tokens, window, retry_after)
+
+    def tokens_in_window(self) -> int:
+        """The tokens the limit counts now (admitted requests of the last window)."""
+        with self._changed:
+            return self._recent_tokens(time.monotonic())
+
     def seen(self, marker: str = "") -> list[Seen]:
         with self._changed:
             return [r for r in self.requests if marker in r.prompt]
@@ -143,10 +161,31 @@ class OpenAIServer:
             asked = (seen.body.get("response_format") or {}).get("type", "text")
             if self.response_formats is not None and asked not in self.response_formats:
                 return Fail(500, LLAMA_CPP_REFUSAL % asked, error_type="internal_server_error")
-            for marker, replies in self._plans:
-                if marker in seen.prompt and replies:
-                    return replies.pop(0)
-        return Stream()
+            planned = next((r for m, r in self._plans if m in seen.prompt and r), None)
+            reply = planned[0] if planned else Stream()
+            if isinstance(reply, Stream) and (refusal := self._over_limit(seen, reply)):
+                seen.rate_limited = True
+                return refusal
+            if planned:
+                planned.pop(0)
+            return reply
+
+    def _over_limit(self, seen: Seen, reply: Stream) -> Fail | None:
+        """Count the request's tokens, or refuse it when they would cross the limit."""
+        limit = self._token_limit
+        if limit is None:
+            return None
+        tokens = sum(_token_counts(seen, reply))
+        if self._recent_tokens(seen.at) + tokens > limit.tokens:
+            headers = {"Retry-After": f"{limit.retry_after:g}"}
+            return Fail(429, "Rate limit reached for tokens per min (TPM)", headers)
+        self._counted.append((seen.at, tokens))
+        return None
+
+    def _recent_tokens(self, now: float) -> int:
+        window = self._token_limit.window if self._token_limit else 0.0
+        self._counted = [(at, n) for at, n in self._counted if at > now - window]
+        return sum(n for _, n in self._counted)
 
     def _note(self) -> None:
         with self._changed:
@@ -224,6 +263,18 @@ class OpenAIServer:
                 await hung_up
 
 
+@dataclass(frozen=True)
+class TokenLimit:
+    tokens: int
+    window: float
+    retry_after: float
+
+
+def _token_counts(seen: Seen, reply: Stream) -> tuple[int, int]:
+    """(prompt, completion) tokens of a reply, as its usage chunk reports them."""
+    return reply.usage or (len(seen.prompt.split()), len(reply.text.split(" ")))
+
+
 def _events(seen: Seen, reply: Stream) -> list[str]:
     """The SSE data lines of a streamed reply, as OpenAI sends them."""
     model = seen.body.get("model", "loop-model")
@@ -241,7 +292,7 @@ def _events(seen: Seen, reply: Stream) -> list[str]:
         return [*events, "[DONE]"]
     events.append(chunk({}, "stop"))
     if (seen.body.get("stream_options") or {}).get("include_usage"):
-        prompt, completion = reply.usage or (len(seen.prompt.split()), len(tokens))
+        prompt, completion = _token_counts(seen, reply)
         usage = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,

@@ -81,7 +81,7 @@ class Stack:
                 process.wait()
 
 
-def start_stack(env: dict[str, str], logs: Path) -> Stack:
+def start_stack(env: dict[str, str], logs: Path, processes: int = 1) -> Stack:
     port = free_port()
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
     web = subprocess.Popen(
@@ -95,7 +95,10 @@ def start_stack(env: dict[str, str], logs: Path) -> Stack:
         stdout=(logs / "web.log").open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     worker = subprocess.Popen(
-        [sys.executable, "-m", "dramatiq", "actors", "--processes", "1", "--threads", "8"],
+        [
+            sys.executable, "-m", "dramatiq", "actors",
+            "--processes", str(processes), "--threads", "8",
+        ],
         cwd=ROOT, env=full_env,
         stdout=(logs / "worker.log").open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip

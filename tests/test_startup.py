@@ -51,12 +51,24 @@ def test_importing_the_app_or_the_actors_connects_to_nothing(module: str) -> Non
         ({"JOBCAST_LLM": "gpt"}, "jobcast: configuration error: JOBCAST_LLM:"),
         ({"DATABASE_URL": "mysql://localhost/x"}, "jobcast: configuration error: DATABASE_URL:"),
         ({"JOBCAST_JOB_TTL": "-5"}, "jobcast: configuration error: JOBCAST_JOB_TTL:"),
+        (
+            {"JOBCAST_LIMITS": "openai:gpt-4o-mini=rpm:lots"},
+            "jobcast: configuration error: JOBCAST_LIMITS: Value error, entry 1: rpm must be",
+        ),
     ],
 )
 def test_bad_settings_are_one_line(env: dict[str, str], expected: str) -> None:
     code, stderr = run(WEB, **env)
     assert code == 2
     assert [line for line in jobcast_lines(stderr) if line.startswith(expected)], stderr
+
+
+def test_a_worker_with_malformed_limits_is_one_line_and_exit_2() -> None:
+    code, stderr = run(WORKER, JOBCAST_LIMITS="openai=rpm:5")
+    assert code == 2
+    [line] = jobcast_lines(stderr)
+    assert line.startswith("jobcast: configuration error: JOBCAST_LIMITS: Value error, entry 1")
+    assert "Traceback" not in stderr
 
 
 def test_an_unmigrated_database_says_to_migrate(tmp_path: object) -> None:

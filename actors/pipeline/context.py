@@ -23,6 +23,8 @@ from store.reporter import Reporter
 
 T = TypeVar("T")
 R = TypeVar("R")
+# What a job shows while its provider has no capacity for its model call (capacity.py).
+WAITING_MESSAGE, WAITING_STAGE = "Waiting for model capacity", "waiting_for_model"
 
 
 class JobContext:
@@ -34,7 +36,9 @@ class JobContext:
         # Parallel items report from many tasks: one at a time, so progress stays in order.
         self._progress_lock = asyncio.Lock()
         self.usage = UsageTotals(provider=setup.provider.name)
-        self.llm = LLM(setup, self.usage, open_stream=self.stream)
+        self.llm = LLM(setup, self.usage, open_stream=self.stream, waiting=self._waiting)
+        self._waiters = 0  # model calls of this job waiting for capacity
+        self._before_wait: tuple[str | None, str | None] = (None, None)
         self.stopped = threading.Event()  # set when the attempt is cancelled or handed back
 
     def check_cancelled(self) -> None:
@@ -48,6 +52,20 @@ class JobContext:
         """Report progress (0–100, never lower than before) with a message and stage."""
         async with self._progress_lock:
             await self._reporter.progress(pct, message, stage)
+
+    async def _waiting(self, waiting: bool, stage: str) -> None:
+        """Show the job waiting for its model while any of its calls waits, then the
+        message and stage it had before (the waiting call's `stage` if it had none)."""
+        self._waiters += 1 if waiting else -1
+        async with self._progress_lock:
+            shown = (self._reporter.message, self._reporter.stage)
+            pct = self._reporter.progress_value
+            if waiting and self._waiters == 1:
+                self._before_wait = shown
+                await self._reporter.progress(pct, WAITING_MESSAGE, WAITING_STAGE)
+            elif not waiting and self._waiters == 0 and shown[1] == WAITING_STAGE:
+                message, before = self._before_wait
+                await self._reporter.progress(pct, message, before or stage)
 
     def stream(self, stage: str) -> OutputStream:
         """Text written here reaches clients as `output` events of `stage`, coalesced."""

@@ -2,6 +2,7 @@
 
 JobError                  error.code        retried?     (a branch of store/errors.py's tree)
  ├── LLMError             "llm_error"       when `transient` (429, 5xx, timeouts, cut streams)
+ │    └── ProviderBusy    "llm_error"       waited out in the call (429: the model's capacity)
  └── InvalidOutput        "invalid_output"  no (the model's answer failed its schema twice)
 
 `transient` says whether a new attempt could succeed; `retry_after` is the server's own
@@ -36,6 +37,11 @@ class LLMError(JobError):
     """The model server refused or failed the request."""
 
     code = "llm_error"
+
+
+class ProviderBusy(LLMError):
+    """The model server answered 429 for its capacity: the call waits and is sent again
+    (actors/pipeline/capacity.py) rather than costing the job an attempt."""
 
 
 class InvalidOutput(JobError):

@@ -5,23 +5,27 @@
     plan = await ctx.llm.json(messages, Plan, stage="plan", tier="small")  # checked JSON
 
 There are no retries here: a failed call raises `LLMError` (transient or not) and the
-job attempt is the one retry layer. The one second chance is for structured output: an
-answer that fails its schema is sent back once with the validation error
-(`InvalidOutput` when the second answer fails too). A number outside its bounds is
-moved to the nearest bound instead (servers' grammars do not always bound numbers).
+job attempt is the one retry layer, except for a 429 (`ProviderBusy`): the model is
+paused for every worker and the call waits for capacity and is sent again (capacity.py).
+The one second chance is for structured output: an answer that fails its schema is sent
+back once with the validation error (`InvalidOutput` when the second answer fails too).
+A number outside its bounds is moved to the nearest bound instead (servers' grammars do
+not always bound numbers).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
-from actors.pipeline.errors import InvalidOutput
+from actors.pipeline.capacity import Capacity
+from actors.pipeline.errors import InvalidOutput, ProviderBusy
 from actors.pipeline.output import OutputStream
 from actors.pipeline.structured import (
     Schema,
@@ -31,7 +35,7 @@ from actors.pipeline.structured import (
     with_instructions,
 )
 from actors.pipeline.usage import UsageTotals
-from actors.providers.base import Message, Provider
+from actors.providers.base import Message, Provider, Usage
 
 Tier = Literal["default", "small", "large"]
 M = TypeVar("M", bound=BaseModel)
@@ -58,16 +62,23 @@ class LLMSetup:
     provider: Provider
     models: ModelTiers
     concurrency: int = 4  # fan_out's default: parallel model calls per job
+    capacity: Capacity | None = None  # rpm/tpm limits and 429 pauses shared via Redis
 
 
 class LLM:
     def __init__(
-        self, setup: LLMSetup, usage: UsageTotals, open_stream: Callable[[str], OutputStream]
+        self,
+        setup: LLMSetup,
+        usage: UsageTotals,
+        open_stream: Callable[[str], OutputStream],
+        waiting: Callable[[bool, str], Awaitable[None]] | None = None,
     ) -> None:
         self.provider = setup.provider
         self.models = setup.models
         self.usage = usage
         self._open_stream = open_stream
+        self.capacity = setup.capacity
+        self._waiting = waiting or _not_shown
 
     async def text(
         self,
@@ -180,6 +191,25 @@ class LLM:
         model = self.models.pick(tier)
         if schema is not None:
             messages = with_instructions(messages, schema)
+        if self.capacity is None:
+            return await self._send(messages, stage, model, schema, out)
+        while True:
+            waiting = functools.partial(_show_waiting, self._waiting, stage)
+            ticket = await self.capacity.reserve(model, messages, waiting)
+            try:
+                return await self._send(messages, stage, model, schema, out, ticket.settle)
+            except ProviderBusy as busy:  # refused before any output: wait, send again
+                await self.capacity.pause(model, busy.retry_after)
+
+    async def _send(
+        self,
+        messages: list[Message],
+        stage: str,
+        model: str,
+        schema: Schema[Any] | None,
+        out: OutputStream | None,
+        settle: Callable[[Usage], Awaitable[None]] | None = None,
+    ) -> str:
         reply = self.provider.stream(messages, model, schema)
         started = time.monotonic()
         parts: list[str] = []
@@ -191,4 +221,16 @@ class LLM:
         finally:
             await reply.aclose()  # closes the model request if it is still open
             self.usage.record(stage, model, reply.usage, time.monotonic() - started)
+            if settle is not None:
+                await settle(reply.usage)
         return "".join(parts)
+
+
+async def _not_shown(waiting: bool, stage: str) -> None:
+    pass
+
+
+async def _show_waiting(
+    show: Callable[[bool, str], Awaitable[None]], stage: str, waiting: bool
+) -> None:
+    await show(waiting, stage)

@@ -2,7 +2,9 @@
 
     the body calls the request  permanent, whatever the status: llama-cpp-python's
     invalid                     server answers 500 to a request that fails its schema
-    429                         transient, after the server's Retry-After when it sends one
+    429                         transient, after the server's Retry-After when it sends one;
+                                `ProviderBusy` (waited out, not retried as an attempt) unless
+                                the account is out of quota
     408, 409, 5xx               transient
     other 4xx (400, 401, …)     permanent: a new attempt would get the same answer
     connection, timeout,        transient
@@ -21,7 +23,7 @@ from collections.abc import Mapping
 
 import openai
 
-from actors.pipeline.errors import LLMError
+from actors.pipeline.errors import LLMError, ProviderBusy
 
 TRANSIENT_STATUSES = {408, 409, 429}
 MAX_SERVER_MESSAGE = 300
@@ -59,8 +61,16 @@ def _status_error(error: openai.APIStatusError, api_key: str | None) -> LLMError
         return LLMError(message)
     if status in TRANSIENT_STATUSES or status >= 500:
         retry_after = retry_after_seconds(error.response.headers)
-        return LLMError(message, transient=True, retry_after=retry_after)
+        busy = status == 429 and not _out_of_quota(error)
+        kind = ProviderBusy if busy else LLMError
+        return kind(message, transient=True, retry_after=retry_after)
     return LLMError(message)
+
+
+def _out_of_quota(error: openai.APIStatusError) -> bool:
+    """OpenAI's 429 `insufficient_quota`: waiting will not bring capacity back."""
+    body = error.body if isinstance(error.body, dict) else {}
+    return "insufficient_quota" in (body.get("code"), body.get("type"))
 
 
 def _server_message(error: openai.APIStatusError) -> str:

@@ -19,7 +19,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from actors.pipeline.errors import LLMError
+from actors.pipeline.errors import LLMError, ProviderBusy
 from actors.pipeline.structured import Schema
 from actors.providers.base import Message, Provider, Reply, Usage
 from actors.providers.sample_json import WORDS, sample
@@ -38,7 +38,7 @@ class Failures:
 
     def error(self) -> LLMError:
         if self.kind == "rate_limit":
-            return LLMError(
+            return ProviderBusy(
                 "simulated model answered 429: rate limited",
                 transient=True,
                 retry_after=RATE_LIMIT_RETRY_AFTER_S,

@@ -76,7 +76,7 @@ async def _pipeline_ending(
 ) -> Ending:
     on_loop()
     reporter = Reporter(rt.backends, rt.events(), job.id, job.attempts)
-    ctx = JobContext(job.id, job.attempts, reporter, rt.llm)
+    ctx = JobContext(job.id, job.attempts, reporter, rt.llm_of_loop())
     pipeline = asyncio.create_task(_run_pipeline(job_type, job, ctx))
     with ACTIVE.track(job.id, job.attempts, pipeline, ctx.stopped) as running:
         try:

@@ -6,21 +6,25 @@ import asyncio
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, TypeVar
 
 from dramatiq.asyncio import get_event_loop_thread
 
+from actors.pipeline.capacity import Capacity
 from actors.pipeline.llm import LLMSetup, ModelTiers
 from actors.providers import make_provider
 from store.async_events import AsyncEventChannel
 from store.backends import Backends, async_redis_client, connect
+from store.model_limits import ModelLimits
 from store.retries import Backoff
 from store.settings import Settings, get_settings
 
 # The event channel sends one pipeline at a time (store/async_events.py).
 EVENT_CONNECTIONS = 2
+# Model calls reserving and settling capacity (actors/pipeline/capacity.py).
+CAPACITY_CONNECTIONS = 4
 # The worker's share of its engine's 15 pooled connections (store/db.py): beyond them a
 # thread waits for the pool and gives up after 5 s. Dramatiq's threads (hundreds of them)
 # hand their claims and attempt ends to CLAIM_THREADS threads rather than each opening a
@@ -66,6 +70,22 @@ class Runtime:
         loop = asyncio.get_running_loop()
         return self._events.get(loop) or self._adopt(loop)
 
+    # The limits of this provider's models, by model name, and their window.
+    limits: dict[str, ModelLimits] = field(default_factory=dict)
+    limit_window_s: float = 60.0
+    _capacities: dict[asyncio.AbstractEventLoop, Capacity] = field(default_factory=dict)
+
+    def llm_of_loop(self) -> LLMSetup:
+        """The model set-up with the running loop's capacity client."""
+        loop = asyncio.get_running_loop()
+        capacity = self._capacities.get(loop)
+        if capacity is None:
+            redis = async_redis_client(self.redis_url, "jobcast-capacity", CAPACITY_CONNECTIONS)
+            name, window = self.llm.provider.name, self.limit_window_s
+            capacity = Capacity(redis, self.backends.keys, name, self.limits, window)
+            self._capacities[loop] = capacity
+        return replace(self.llm, capacity=capacity)
+
     def adopt_loop(self) -> None:
         """Prepare the running loop for attempts (once): its threads, its event channel."""
         self.events()
@@ -109,6 +129,15 @@ def _build() -> Runtime:
     backends = connect(settings, name="jobcast-worker")  # checks REDIS_URL
     redis_url = settings.redis_url or ""
     backoff = Backoff(settings.retry_base_s, settings.retry_max_s)
+    llm = llm_setup(settings)
+    limits = {m: lim for (p, m), lim in settings.model_limits.items() if p == llm.provider.name}
     return Runtime(
-        backends, llm_setup(settings), redis_url, settings.job_ttl, settings.lease_s, backoff
+        backends,
+        llm,
+        redis_url,
+        settings.job_ttl,
+        settings.lease_s,
+        backoff,
+        limits=limits,
+        limit_window_s=settings.limit_window_s,
     )

@@ -36,10 +36,15 @@ def _prepare(name: str, redis_url: str, namespace: str, root: Path) -> tuple[dic
 
 
 def start_own_stack(
-    name: str, redis_url: str, namespace: str, root: Path, env: dict[str, str]
+    name: str,
+    redis_url: str,
+    namespace: str,
+    root: Path,
+    env: dict[str, str],
+    processes: int = 1,
 ) -> Stack:
     base, logs = _prepare(name, redis_url, namespace, root)
-    return start_stack({**base, **env}, logs)
+    return start_stack({**base, **env}, logs, processes)
 
 
 def start_own_stacks(

@@ -85,7 +85,11 @@ async def test_a_refused_request_fails_the_job_at_once_with_what_the_server_said
 @pytest.mark.parametrize(
     ("marker", "first", "wait"),
     [
-        ("transient-429", Fail(429, "Rate limit reached", {"Retry-After": "1"}), 1.0),
+        (
+            "transient-quota",
+            Fail(429, "You exceeded your quota", {"Retry-After": "1"}, "insufficient_quota"),
+            1.0,
+        ),
         ("transient-500", Fail(500, "The server had an error"), 0.0),
         ("transient-cut", Stream(TEXT, cut_after=5), 0.0),
     ],
@@ -100,6 +104,21 @@ async def test_transient_errors_are_retried_with_backoff_and_the_job_completes(
     assert done.job["result"]["text"] == TEXT == done.job["output"]
     before, after = server.seen(marker)
     assert after.at - before.at >= wait
+
+
+async def test_a_429_is_waited_out_in_the_same_attempt_and_the_job_shows_it_waiting(
+    server: OpenAIServer, openai_stack: Stack
+) -> None:
+    server.plan("busy-429", Fail(429, "Rate limit reached", {"Retry-After": "1"}), Stream(TEXT))
+    done = await run_job(openai_stack, "chat", {"prompt": "busy-429: hello"})
+    assert done.statuses == ["running", "completed"]
+    assert done.job["attempts"] == 1
+    assert done.job["result"]["text"] == TEXT
+    refused, sent_again = server.seen("busy-429")
+    assert sent_again.at - refused.at >= 1.0
+    shown = [(e["message"], e["stage"]) for e in done.progress]
+    waiting = shown.index(("Waiting for model capacity", "waiting_for_model"))
+    assert shown[waiting + 1] == ("Asking the model…", "answer")
 
 
 async def test_a_time_limit_closes_the_request_to_the_model_server(
