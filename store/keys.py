@@ -106,5 +106,9 @@ class Keys:
         """Sorted set of an owner's open WebSocket connections, scored by lease expiry (ms)."""
         return f"{self.namespace}:owner:{owner}:ws"
 
+    def spend(self, owner: str, period: str) -> str:
+        """Float counter of an owner's spend (USD) in the budget period starting `period`."""
+        return f"{self.namespace}:owner:{owner}:spend:{period}"
+
     def job_keys(self, job_id: str) -> list[str]:
         return [self.seq(job_id), self.log(job_id), self.view(job_id), self.output(job_id)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from store import jobs
 from store.async_events import AsyncEventChannel
@@ -64,6 +65,24 @@ class Reporter:
         if time.monotonic() - self._persisted_at >= self.persist_every:
             await self.persist()
         return self.progress_value
+
+    async def usage(self, usage: dict[str, Any]) -> None:
+        """Publish a `progress` event carrying this attempt's `usage` (its cost so far)."""
+        payload = {
+            "progress": self.progress_value,
+            "message": self.message,
+            "stage": self.stage,
+            "usage": usage,
+        }
+        seq = await self.events.publish(
+            self.job_id,
+            "progress",
+            payload,
+            attempt=self.attempt,
+            floor=self.last_seq,
+            view=payload,
+        )
+        self._sent(seq)
 
     async def output(self, stage: str, delta: str) -> None:
         """Publish one `output` event: `delta` is appended to the stage's text."""

@@ -83,7 +83,11 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
     quotas = Quotas(b)
     app.state.keyring = Keyring(b, settings.api_key_pairs)
     app.state.submission_limits = SubmissionLimits(
-        quotas, settings.submit_rate, settings.submit_burst, settings.max_active_jobs
+        quotas,
+        settings.submit_rate,
+        settings.submit_burst,
+        settings.max_active_jobs,
+        budgets=settings.budget_table,
     )
     cap = ConnectionCap(quotas, settings.ws_per_owner)
     cap.start()

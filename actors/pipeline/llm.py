@@ -22,6 +22,7 @@ from typing import Any, Literal, TypeVar, overload
 from pydantic import BaseModel
 
 from actors.pipeline.errors import InvalidOutput
+from actors.pipeline.meter import Meter
 from actors.pipeline.output import OutputStream
 from actors.pipeline.structured import (
     Schema,
@@ -32,6 +33,7 @@ from actors.pipeline.structured import (
 )
 from actors.pipeline.usage import UsageTotals
 from actors.providers.base import Message, Provider
+from store.prices import NO_PRICES, Prices
 
 Tier = Literal["default", "small", "large"]
 M = TypeVar("M", bound=BaseModel)
@@ -58,6 +60,7 @@ class LLMSetup:
     provider: Provider
     models: ModelTiers
     concurrency: int = 4  # fan_out's default: parallel model calls per job
+    prices: Prices = NO_PRICES  # what each call costs (JOBCAST_PRICES)
 
 
 class LLM:
@@ -68,6 +71,9 @@ class LLM:
         self.models = setup.models
         self.usage = usage
         self._open_stream = open_stream
+        self.prices = setup.prices
+        # Set by the worker: ledgers each call and stops one that crosses the budget.
+        self.meter: Meter | None = None
 
     async def text(
         self,
@@ -188,7 +194,12 @@ class LLM:
                 parts.append(delta)
                 if out is not None:
                     await out.write(delta)
+                if self.meter is not None:
+                    await self.meter.tick(model, reply.usage)
         finally:
             await reply.aclose()  # closes the model request if it is still open
-            self.usage.record(stage, model, reply.usage, time.monotonic() - started)
+            cost = self.prices.cost(model, reply.usage.prompt_tokens, reply.usage.completion_tokens)
+            self.usage.record(stage, model, reply.usage, time.monotonic() - started, cost)
+            if self.meter is not None:
+                await self.meter.settle(stage, model, reply.usage, cost)
         return "".join(parts)

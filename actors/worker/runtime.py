@@ -16,6 +16,7 @@ from actors.pipeline.llm import LLMSetup, ModelTiers
 from actors.providers import make_provider
 from store.async_events import AsyncEventChannel
 from store.backends import Backends, async_redis_client, connect
+from store.budgets import Budgets
 from store.retries import Backoff
 from store.settings import Settings, get_settings
 
@@ -60,6 +61,8 @@ class Runtime:
 
     # asyncio clients belong to the loop that uses them (Dramatiq runs one per process).
     _events: dict[asyncio.AbstractEventLoop, AsyncEventChannel] = field(default_factory=dict)
+    # Owners' spending budgets, checked while calls stream (actors/worker/metering.py).
+    budgets: Budgets = field(default_factory=lambda: Budgets({}))
 
     def events(self) -> AsyncEventChannel:
         """The event channel of the running loop, for publishing without a thread."""
@@ -91,7 +94,9 @@ def llm_setup(settings: Settings) -> LLMSetup:
         small=settings.model_small or default,
         large=settings.model_large or default,
     )
-    return LLMSetup(provider, models, concurrency=settings.llm_concurrency)
+    return LLMSetup(
+        provider, models, concurrency=settings.llm_concurrency, prices=settings.price_table
+    )
 
 
 _BUILDING = threading.Lock()
@@ -110,5 +115,11 @@ def _build() -> Runtime:
     redis_url = settings.redis_url or ""
     backoff = Backoff(settings.retry_base_s, settings.retry_max_s)
     return Runtime(
-        backends, llm_setup(settings), redis_url, settings.job_ttl, settings.lease_s, backoff
+        backends,
+        llm_setup(settings),
+        redis_url,
+        settings.job_ttl,
+        settings.lease_s,
+        backoff,
+        budgets=settings.budget_table,
     )

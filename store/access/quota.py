@@ -22,6 +22,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from store.backends import Backends
+from store.budgets import Budgets
 from store.errors import RateLimited, TooManyActiveJobs
 from store.models import Job
 from store.status import TERMINAL, JobStatus
@@ -130,6 +131,7 @@ class SubmissionLimits:
     per_minute: int
     burst: int
     max_active: int
+    budgets: Budgets | None = None  # checked against the ledger in the submit transaction
 
     def check(self, owner: str, session: Session | None = None) -> None:
         """Raise RateLimited, or take one submission token (blocking: Redis, database).

@@ -14,11 +14,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from store import jobs
+from store import jobs, ledger
 from store.access import idempotency
 from store.access.quota import SubmissionLimits
 from store.backends import Backends
-from store.models import Job
+from store.budgets import Budgets, period_end, period_start
+from store.errors import BudgetExhausted
+from store.models import Job, utcnow
 
 # A request that lost a race for its key retries this often: it then finds the winner's job.
 TRIES = 5
@@ -52,7 +54,8 @@ def submit(
 ) -> tuple[Job, bool]:
     """The job of this submission, and whether it was created now (else its key's job).
 
-    Raises KeyReused, or RateLimited for a new job over the owner's limits (None: none).
+    Raises KeyReused, or RateLimited for a new job over the owner's limits (None: none),
+    or its subclass BudgetExhausted when the owner's spend has reached its budget.
     """
     for _ in range(TRIES):
         try:
@@ -72,6 +75,8 @@ def _submit_once(b: Backends, s: Submission, limits: SubmissionLimits | None) ->
             return known, False  # a replay: it spends none of the owner's limits
         if limits is not None:
             limits.check(s.owner, session)
+            if limits.budgets:
+                check_budget(session, s.owner, limits.budgets)
         job = jobs.create(
             b,
             type=s.type,
@@ -85,3 +90,21 @@ def _submit_once(b: Backends, s: Submission, limits: SubmissionLimits | None) ->
         if key is not None:
             idempotency.remember(session, s.owner, key, job.id, fingerprint)
     return job, True
+
+
+def check_budget(session: Session, owner: str, budgets: Budgets) -> None:
+    """Refuse a new job once the owner's ledger for the period has reached its budget.
+
+    A job's cost is not known before it runs: a job that starts under budget and crosses
+    it while running is stopped by its worker (actors/pipeline/meter.py).
+    """
+    budget = budgets.of(owner)
+    if budget is None:
+        return
+    spent = ledger.spent(session, owner, period_start(budget.period))
+    if spent >= budget.amount:
+        wait = (period_end(budget.period) - utcnow()).total_seconds()
+        raise BudgetExhausted(
+            f"spent ${spent:.4f} of the ${budget.amount:g} budget for this {budget.period}",
+            max(1, int(wait)),
+        )
