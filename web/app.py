@@ -21,7 +21,7 @@ from store.access.quota import Quotas, SubmissionLimits
 from store.backends import connect
 from store.logs import configure as configure_logging
 from store.settings import Settings, redact_url, settings_or_exit
-from web import dashboard, events_ws, health, job_actions, jobs_api, metrics
+from web import dashboard, events_ws, health, job_actions, jobs_api, metrics, usage_api
 from web.connections import ConnectionCap
 from web.dependencies import CheckDependencies
 from web.errors import HANDLERS
@@ -62,6 +62,7 @@ def create_app(settings: Settings) -> Starlette:
     routes = [
         *jobs_api.routes,
         *job_actions.routes,
+        *usage_api.routes,
         *events_ws.routes,
         *health.routes,
         *metrics.routes,
