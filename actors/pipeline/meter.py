@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -54,13 +54,13 @@ class Meter:
         account: Account,
         prices: Prices,
         limit: Limit | None = None,
-        on_settled: Callable[[], Awaitable[None]] | None = None,
+        on_settled: Callable[[], None] | None = None,
     ) -> None:
         self.b = b
         self.account = account
         self.prices = prices
         self.limit = limit
-        self.on_settled = on_settled  # publishes the job's usage, cost included
+        self.on_settled = on_settled  # shows the job's usage, cost included, live
         self._streaming: dict[int, float] = {}  # cost so far of each call in flight
         self._settled = 0.0  # cost of this attempt's finished calls
         self._synced = 0.0  # how much of it the live spend has been told
@@ -86,7 +86,7 @@ class Meter:
             )
 
     async def settle(self, stage: str, model: str, usage: Usage, cost: float) -> None:
-        """A call ended (finished, failed or stopped): ledger it, count it, publish it."""
+        """A call ended (finished, failed or stopped): ledger it, count it, show it."""
         self._streaming.pop(id(usage), None)
         self._settled += cost
         entry = LedgerEntry(
@@ -104,7 +104,7 @@ class Meter:
         if self.limit is not None:
             await self._sync(self.limit)
         if self.on_settled is not None:
-            await self.on_settled()
+            self.on_settled()
 
     def _cost(self) -> float:
         return self._settled + sum(self._streaming.values())

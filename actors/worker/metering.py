@@ -20,8 +20,8 @@ def meter_for(rt: Runtime, job: Job, ctx: JobContext, reporter: Reporter) -> Met
         limit = Limit(budget, LiveSpend(rt.events().redis, rt.backends.keys))
     earlier = dict(job.usage or {})  # what earlier attempts of the job used
 
-    async def publish_usage() -> None:
+    def publish_usage() -> None:
         # The live view shows the job's usage over all attempts, as the row will.
-        await reporter.usage(combined(earlier, ctx.usage.as_json()))
+        reporter.usage(combined(earlier, ctx.usage.as_json()))
 
     return Meter(rt.backends, account, rt.llm.prices, limit, publish_usage)
