@@ -14,13 +14,11 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from store import jobs, ledger
+from store import jobs
 from store.access import idempotency
 from store.access.quota import SubmissionLimits
 from store.backends import Backends
-from store.budgets import Budgets, period_end, period_start
-from store.errors import BudgetExhausted
-from store.models import Job, utcnow
+from store.models import Job
 
 # A request that lost a race for its key retries this often: it then finds the winner's job.
 TRIES = 5
@@ -74,9 +72,7 @@ def _submit_once(b: Backends, s: Submission, limits: SubmissionLimits | None) ->
         if key is not None and (known := idempotency.job_of(session, s.owner, key, fingerprint)):
             return known, False  # a replay: it spends none of the owner's limits
         if limits is not None:
-            limits.check(s.owner, session)
-            if limits.budgets:
-                check_budget(session, s.owner, limits.budgets)
+            limits.check(s.owner, session)  # its budget too, against the ledger
         job = jobs.create(
             b,
             type=s.type,
@@ -90,21 +86,3 @@ def _submit_once(b: Backends, s: Submission, limits: SubmissionLimits | None) ->
         if key is not None:
             idempotency.remember(session, s.owner, key, job.id, fingerprint)
     return job, True
-
-
-def check_budget(session: Session, owner: str, budgets: Budgets) -> None:
-    """Refuse a new job once the owner's ledger for the period has reached its budget.
-
-    A job's cost is not known before it runs: a job that starts under budget and crosses
-    it while running is stopped by its worker (actors/pipeline/meter.py).
-    """
-    budget = budgets.of(owner)
-    if budget is None:
-        return
-    spent = ledger.spent(session, owner, period_start(budget.period))
-    if spent >= budget.amount:
-        wait = (period_end(budget.period) - utcnow()).total_seconds()
-        raise BudgetExhausted(
-            f"spent ${spent:.4f} of the ${budget.amount:g} budget for this {budget.period}",
-            max(1, int(wait)),
-        )

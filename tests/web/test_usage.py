@@ -68,6 +68,10 @@ def test_a_submit_is_refused_with_budget_exhausted_once_the_period_is_spent(
     assert 1 <= int(headers["retry-after"]) <= 86400
     # Another owner is not affected.
     assert submit(budgeted, FREE)[0] == 202
+    # A retry through the API starts a new attempt: refused the same way.
+    ended = budgeted.ended(CAPPED)
+    retry = budgeted.client.post(f"/jobs/{ended.id}/retry", headers=budgeted.headers(CAPPED))
+    assert (retry.status_code, retry.json()["error"]["code"]) == (429, "budget_exhausted")
 
 
 def test_spend_before_the_period_does_not_count(budgeted: InProcess) -> None:
