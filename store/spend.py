@@ -34,5 +34,5 @@ class LiveSpend:
         start, end = period_start(period), period_end(period)
         key = self.keys.spend(owner, f"{period}:{start:%Y%m%d}")
         expiry = int((end - start).total_seconds()) + 86400  # outlives the period a little
-        total = await self._add(keys=[key], args=[repr(seed), repr(cost), expiry])
+        total = await self._add(keys=[key], args=[f"{seed:.12f}", f"{cost:.12f}", expiry])
         return float(total)
