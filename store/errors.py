@@ -23,7 +23,8 @@ JobcastError                       HTTP  code (the contract's error shape)
       │    │    └── BadCursor       422  invalid_query
       │    └── KeyReused            422  idempotency_key_reused
       ├── RateLimited               429  rate_limited (+ Retry-After)
-      │    └── TooManyActiveJobs    429  too_many_active_jobs
+      │    ├── TooManyActiveJobs    429  too_many_active_jobs
+      │    └── BudgetExhausted      429  budget_exhausted (Retry-After: the period's end)
       └── Unavailable               503  unavailable
 
 web/errors.py renders an ApiError as `{"error": {"code", "message", "details"?}}` with its
@@ -226,6 +227,12 @@ class TooManyActiveJobs(RateLimited):
     """The owner already has as many unfinished jobs as allowed."""
 
     code = "too_many_active_jobs"
+
+
+class BudgetExhausted(RateLimited):
+    """The owner has spent its budget for the period."""
+
+    code = "budget_exhausted"
 
 
 class Unavailable(ApiError):

@@ -119,5 +119,9 @@ class Keys:
         """Set, with the server's Retry-After as its TTL, while a model answers 429."""
         return f"{self.namespace}:capacity:{provider}:{model}:pause"
 
+    def spend(self, owner: str, period: str) -> str:
+        """Float counter of an owner's spend (USD) in the budget period starting `period`."""
+        return f"{self.namespace}:owner:{owner}:spend:{period}"
+
     def job_keys(self, job_id: str) -> list[str]:
         return [self.seq(job_id), self.log(job_id), self.view(job_id), self.output(job_id)]

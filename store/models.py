@@ -1,5 +1,5 @@
 """The tables: `job` (one row per job, the system of record), `worker` (one heartbeat per
-worker process) and `idempotency_key`."""
+worker process), `idempotency_key` and `usage_ledger` (one row per model call)."""
 
 from __future__ import annotations
 
@@ -112,3 +112,25 @@ class IdempotencyKey(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
     )
+
+
+class LedgerEntry(SQLModel, table=True):
+    """One model call's tokens and cost, kept for the owner's spend (store/ledger.py).
+
+    Rows outlive their jobs: spend is about the period, whatever was deleted since.
+    """
+
+    __tablename__ = "usage_ledger"
+    __table_args__ = (Index("ix_usage_ledger_owner_at", "owner", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner: str = Field(max_length=200)
+    job_id: str = Field(max_length=32)
+    type: str = Field(max_length=100)
+    provider: str = Field(max_length=100)
+    model: str = Field(max_length=200)
+    stage: str = Field(max_length=200)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0  # US dollars
+    at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

@@ -1,4 +1,5 @@
-"""What one attempt of a running job reports: progress and streamed output.
+"""What one attempt of a running job reports: progress, streamed output, and the usage
+(cost) of its model calls so far, carried by the next progress event.
 
 Events are published from the worker's event loop (an asyncio Redis client), so a
 thousand streaming jobs need no thread per event. Progress never goes down within an
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Any
 
 from store import jobs
 from store.async_events import AsyncEventChannel
@@ -45,6 +47,7 @@ class Reporter:
         # The claim has just written the row: the first copy can wait `persist_every`.
         self._persisted_at = time.monotonic()
         self.refused = False
+        self._usage: dict[str, Any] | None = None
 
     async def progress(
         self, pct: float, message: str | None = None, stage: str | None = None
@@ -55,7 +58,13 @@ class Reporter:
         self.progress_value = max(self.progress_value, min(int(pct), 99))
         self.message = message if message is not None else self.message
         self.stage = stage if stage is not None else self.stage
-        payload = {"progress": self.progress_value, "message": self.message, "stage": self.stage}
+        payload: dict[str, Any] = {
+            "progress": self.progress_value,
+            "message": self.message,
+            "stage": self.stage,
+        }
+        if self._usage is not None:  # new since the last event: calls ended meanwhile
+            payload["usage"], self._usage = self._usage, None
         view = {**payload, "updated_at": iso(utcnow())}
         seq = await self.events.publish(
             self.job_id, "progress", payload, attempt=self.attempt, floor=self.last_seq, view=view
@@ -64,6 +73,10 @@ class Reporter:
         if time.monotonic() - self._persisted_at >= self.persist_every:
             await self.persist()
         return self.progress_value
+
+    def usage(self, usage: dict[str, Any]) -> None:
+        """The job's usage so far (cost included): the next `progress` event carries it."""
+        self._usage = usage
 
     async def output(self, stage: str, delta: str) -> None:
         """Publish one `output` event: `delta` is appended to the stage's text."""

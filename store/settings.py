@@ -13,8 +13,10 @@ from typing import Literal
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from store.budgets import Budgets, parse_budgets
 from store.errors import ConfigError
 from store.model_limits import ModelLimits, parse_limits
+from store.prices import Prices, parse_prices
 
 
 class Settings(BaseSettings):
@@ -108,6 +110,12 @@ class Settings(BaseSettings):
     max_active_jobs: int = Field(default=100, alias="JOBCAST_MAX_ACTIVE_JOBS", ge=1)
     ws_per_owner: int = Field(default=500, alias="JOBCAST_WS_PER_OWNER", ge=1)
 
+    # --- Cost and budgets --------------------------------------------------------------
+    # `model=prompt/completion;…`: USD per million tokens (store/prices.py). Unlisted models
+    # cost 0. `owner=amount/day|month,…` with `*` for every other owner (store/budgets.py).
+    prices: str = Field(default="", alias="JOBCAST_PRICES")
+    budgets: str = Field(default="", alias="JOBCAST_BUDGETS")
+
     # --- Logs: one line per event, `text` (key=value) or `json` --------------------------
     log_format: Literal["text", "json"] = Field(default="text", alias="JOBCAST_LOG_FORMAT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
@@ -147,6 +155,26 @@ class Settings(BaseSettings):
     @property
     def job_module_names(self) -> list[str]:
         return [name.strip() for name in self.job_modules.split(",") if name.strip()]
+
+    @field_validator("prices")
+    @classmethod
+    def _prices(cls, raw: str) -> str:
+        parse_prices(raw)  # a mistake here is a start-up error
+        return raw
+
+    @field_validator("budgets")
+    @classmethod
+    def _budgets(cls, raw: str) -> str:
+        parse_budgets(raw)
+        return raw
+
+    @property
+    def price_table(self) -> Prices:
+        return parse_prices(self.prices)
+
+    @property
+    def budget_table(self) -> Budgets:
+        return parse_budgets(self.budgets)
 
     @field_validator("api_keys")
     @classmethod

@@ -21,7 +21,7 @@ from store.access.quota import Quotas, SubmissionLimits
 from store.backends import connect
 from store.logs import configure as configure_logging
 from store.settings import Settings, redact_url, settings_or_exit
-from web import dashboard, events_ws, health, job_actions, jobs_api, metrics
+from web import dashboard, events_ws, health, job_actions, jobs_api, metrics, usage_api
 from web.connections import ConnectionCap
 from web.dependencies import CheckDependencies
 from web.errors import HANDLERS
@@ -62,6 +62,7 @@ def create_app(settings: Settings) -> Starlette:
     routes = [
         *jobs_api.routes,
         *job_actions.routes,
+        *usage_api.routes,
         *events_ws.routes,
         *health.routes,
         *metrics.routes,
@@ -83,7 +84,11 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
     quotas = Quotas(b)
     app.state.keyring = Keyring(b, settings.api_key_pairs)
     app.state.submission_limits = SubmissionLimits(
-        quotas, settings.submit_rate, settings.submit_burst, settings.max_active_jobs
+        quotas,
+        settings.submit_rate,
+        settings.submit_burst,
+        settings.max_active_jobs,
+        budgets=settings.budget_table,
     )
     cap = ConnectionCap(quotas, settings.ws_per_owner)
     cap.start()

@@ -25,7 +25,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         413: f"body over {MAX_BODY_BYTES // 1024} KiB",
         401: "missing or invalid API key",
         422: "unknown type, or params / query failing validation",
-        429: "too many submissions or active jobs for this key; see Retry-After",
+        429: "too many submissions or active jobs for this key, or its budget for the "
+        "period is spent (`budget_exhausted`); see Retry-After",
         503: "database or Redis unavailable",
     }
     return {str(status): _json(_ERROR, reasons[status]) for status in statuses}
@@ -158,6 +159,7 @@ def _paths() -> dict[str, Any]:
             },
         },
         **_job_actions(),
+        "/usage": _usage_path(),
         "/job-types": {
             "get": {
                 "summary": "Job types with the JSON Schema of their params",
@@ -218,6 +220,53 @@ def _job_actions() -> dict[str, Any]:
                 "responses": {"202": _json(_JOB, "pending again"), **_errors(404, 409, 503)},
             }
         },
+    }
+
+
+_SUMS = {
+    "llm_calls": {"type": "integer"},
+    "prompt_tokens": {"type": "integer"},
+    "completion_tokens": {"type": "integer"},
+    "cost": {"type": "number", "description": "US dollars (JOBCAST_PRICES)"},
+}
+
+
+def _usage_path() -> dict[str, Any]:
+    period = {"type": "string", "enum": ["day", "month"]}
+    budget = {
+        "type": ["object", "null"],
+        "description": "the caller's budget (JOBCAST_BUDGETS) and its spend in its own period",
+        "properties": {
+            "amount": {"type": "number"},
+            "period": period,
+            "spent": {"type": "number"},
+            "remaining": {"type": "number"},
+        },
+    }
+    group = {"type": "object", "properties": {"type": {}, "model": {}, **_SUMS}}
+    body = {
+        "type": "object",
+        "properties": {
+            "owner": {"type": "string"},
+            "period": period,
+            "since": {"type": "string", "format": "date-time"},
+            "until": {"type": "string", "format": "date-time"},
+            **_SUMS,
+            "by_type_and_model": {"type": "array", "items": group},
+            "budget": budget,
+        },
+    }
+    description = (
+        "Calls ended in the current UTC day or month, from the usage ledger (one row per "
+        "model call, kept when jobs are deleted). Without `period`: the budget's period, else day."
+    )
+    return {
+        "get": {
+            "summary": "The caller's model spend in the current period, by job type and model",
+            "description": description,
+            "parameters": [{"name": "period", "in": "query", "schema": period}],
+            "responses": {"200": _json(body, "spend"), **_errors(422, 503)},
+        }
     }
 
 

@@ -3,7 +3,8 @@
 JobError                  error.code        retried?     (a branch of store/errors.py's tree)
  ├── LLMError             "llm_error"       when `transient` (429, 5xx, timeouts, cut streams)
  │    └── ProviderBusy    "llm_error"       waited out in the call (429: the model's capacity)
- └── InvalidOutput        "invalid_output"  no (the model's answer failed its schema twice)
+ ├── InvalidOutput        "invalid_output"  no (the model's answer failed its schema twice)
+ └── BudgetExceeded       "budget_exhausted" no (the owner's spend reached its budget)
 
 `transient` says whether a new attempt could succeed; `retry_after` is the server's own
 hint (seconds) when it gave one. Anything else a pipeline raises is a bug: `internal`.
@@ -48,3 +49,9 @@ class InvalidOutput(JobError):
     """The model's structured output failed validation, also after one repair attempt."""
 
     code = "invalid_output"
+
+
+class BudgetExceeded(JobError):
+    """The owner's spend reached its budget for the period while this job ran."""
+
+    code = "budget_exhausted"

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from actors.pipeline.capacity import Capacity
 from actors.pipeline.errors import InvalidOutput, ProviderBusy
+from actors.pipeline.meter import Meter
 from actors.pipeline.output import OutputStream
 from actors.pipeline.structured import (
     Schema,
@@ -36,6 +37,7 @@ from actors.pipeline.structured import (
 )
 from actors.pipeline.usage import UsageTotals
 from actors.providers.base import Message, Provider, Usage
+from store.prices import NO_PRICES, Prices
 
 Tier = Literal["default", "small", "large"]
 M = TypeVar("M", bound=BaseModel)
@@ -63,6 +65,7 @@ class LLMSetup:
     models: ModelTiers
     concurrency: int = 4  # fan_out's default: parallel model calls per job
     capacity: Capacity | None = None  # rpm/tpm limits and 429 pauses shared via Redis
+    prices: Prices = NO_PRICES  # what each call costs (JOBCAST_PRICES)
 
 
 class LLM:
@@ -79,6 +82,9 @@ class LLM:
         self._open_stream = open_stream
         self.capacity = setup.capacity
         self._waiting = waiting or _not_shown
+        self.prices = setup.prices
+        # Set by the worker: ledgers each call and stops one that crosses the budget.
+        self.meter: Meter | None = None
 
     async def text(
         self,
@@ -218,11 +224,16 @@ class LLM:
                 parts.append(delta)
                 if out is not None:
                     await out.write(delta)
+                if self.meter is not None:
+                    await self.meter.tick(model, reply.usage)
         finally:
             await reply.aclose()  # closes the model request if it is still open
-            self.usage.record(stage, model, reply.usage, time.monotonic() - started)
+            cost = self.prices.cost(model, reply.usage.prompt_tokens, reply.usage.completion_tokens)
+            self.usage.record(stage, model, reply.usage, time.monotonic() - started, cost)
             if settle is not None:
                 await settle(reply.usage)
+            if self.meter is not None:
+                await self.meter.settle(stage, model, reply.usage, cost)
         return "".join(parts)
 
 

@@ -1,13 +1,14 @@
 """What a job's model calls cost: per stage, adding up into the job's `usage`.
 
     {"provider": "openai", "prompt_tokens": 812, "completion_tokens": 344,
-     "llm_calls": 9, "llm_seconds": 12.4, "tokens_counted_locally": false,
+     "llm_calls": 9, "llm_seconds": 12.4, "cost": 0.000328, "tokens_counted_locally": false,
      "stages": {"analyze": {"model": "gpt-4o-mini", "prompt_tokens": 200, …}, …}}
 
 `llm_seconds` is the time spent waiting on the model, summed over calls: calls that run
 in parallel each count in full. A phase timed with `timed(stage)` also has `seconds`, its
 wall time. `tokens_counted_locally` is true when some server gave no
-usage and we counted the tokens ourselves.
+usage and we counted the tokens ourselves. `cost` is in US dollars at the worker's price
+table (`JOBCAST_PRICES`, store/prices.py); a model missing from it costs 0.
 
 Where structured answers were asked for (the job and each such stage):
 
@@ -43,8 +44,10 @@ class Tally:
     json_answers: int = 0
     json_clamped: int = 0
     json_repaired: int = 0
+    cost: float = 0.0  # US dollars, at the worker's price table (store/prices.py)
 
-    def add(self, call: Usage, seconds: float) -> None:
+    def add(self, call: Usage, seconds: float, cost: float = 0.0) -> None:
+        self.cost += cost
         self.prompt_tokens += call.prompt_tokens
         self.completion_tokens += call.completion_tokens
         self.llm_calls += 1
@@ -63,6 +66,7 @@ class Tally:
             "completion_tokens": self.completion_tokens,
             "llm_calls": self.llm_calls,
             "llm_seconds": round(self.llm_seconds, 3),
+            "cost": round(self.cost, 6),
         }
         if self.json_modes or self.json_answers:
             data["json_mode"] = "+".join(sorted(self.json_modes)) or None
@@ -85,10 +89,12 @@ class UsageTotals:
     stages: dict[str, StageTally] = field(default_factory=dict)
     counted: bool = False
 
-    def record(self, stage: str, model: str, call: Usage, seconds: float) -> None:
-        """Add one finished (or abandoned) call of `stage` on `model`."""
-        self.total.add(call, seconds)
-        self.stages.setdefault(stage, StageTally()).add(call, seconds)
+    def record(
+        self, stage: str, model: str, call: Usage, seconds: float, cost: float = 0.0
+    ) -> None:
+        """Add one finished (or abandoned) call of `stage` on `model` that cost `cost`."""
+        self.total.add(call, seconds, cost)
+        self.stages.setdefault(stage, StageTally()).add(call, seconds, cost)
         self.stages[stage].model = model
         self.counted |= call.counted
 

@@ -23,6 +23,7 @@ from actors.pipeline.context import JobContext
 from actors.pipeline.errors import JobError
 from actors.registry import JOB_TYPES, JobType
 from actors.worker.active import ACTIVE, Running
+from actors.worker.metering import meter_for
 from actors.worker.runtime import Runtime
 from store import attempts, jobs
 from store.backends import Backends
@@ -77,6 +78,7 @@ async def _pipeline_ending(
     on_loop()
     reporter = Reporter(rt.backends, rt.events(), job.id, job.attempts)
     ctx = JobContext(job.id, job.attempts, reporter, rt.llm_of_loop())
+    ctx.llm.meter = meter_for(rt, job, ctx, reporter)
     pipeline = asyncio.create_task(_run_pipeline(job_type, job, ctx))
     with ACTIVE.track(job.id, job.attempts, pipeline, ctx.stopped) as running:
         try:

@@ -17,6 +17,7 @@ from actors.pipeline.llm import LLMSetup, ModelTiers
 from actors.providers import make_provider
 from store.async_events import AsyncEventChannel
 from store.backends import Backends, async_redis_client, connect
+from store.budgets import Budgets
 from store.model_limits import ModelLimits
 from store.retries import Backoff
 from store.settings import Settings, get_settings
@@ -64,6 +65,8 @@ class Runtime:
 
     # asyncio clients belong to the loop that uses them (Dramatiq runs one per process).
     _events: dict[asyncio.AbstractEventLoop, AsyncEventChannel] = field(default_factory=dict)
+    # Owners' spending budgets, checked while calls stream (actors/worker/metering.py).
+    budgets: Budgets = field(default_factory=lambda: Budgets({}))
 
     def events(self) -> AsyncEventChannel:
         """The event channel of the running loop, for publishing without a thread."""
@@ -111,7 +114,9 @@ def llm_setup(settings: Settings) -> LLMSetup:
         small=settings.model_small or default,
         large=settings.model_large or default,
     )
-    return LLMSetup(provider, models, concurrency=settings.llm_concurrency)
+    return LLMSetup(
+        provider, models, concurrency=settings.llm_concurrency, prices=settings.price_table
+    )
 
 
 _BUILDING = threading.Lock()
@@ -140,4 +145,5 @@ def _build() -> Runtime:
         backoff,
         limits=limits,
         limit_window_s=settings.limit_window_s,
+        budgets=settings.budget_table,
     )

@@ -1,4 +1,5 @@
-"""Per-owner quotas shared by every web process: submissions, active jobs, connections.
+"""Per-owner quotas shared by every web process: submissions, active jobs, connections,
+and spend against a budget.
 
 - Submissions: a token bucket per owner in Redis (one Lua script, Redis's own clock, so
   web processes on different hosts agree).
@@ -6,6 +7,9 @@
   inserts the job (store/access/submissions.py). Concurrent transactions do not see each
   other's inserts, so concurrent submissions may overshoot the cap by the number in
   flight at that moment; the cap bounds spending, it is not a hard invariant.
+- Spend: the owner's usage ledger (store/ledger.py) for its budget's period, summed in
+  the same transaction; a job's own cost is unknown until it runs, so this refuses only
+  once the budget is reached (a running job is stopped by its worker).
 - WebSocket connections: leases in a sorted set per owner, scored by expiry. Each web
   process renews the leases of its open connections; a process that dies without
   releasing them loses them when they expire.
@@ -21,9 +25,11 @@ from redis.exceptions import RedisError
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from store import ledger
 from store.backends import Backends
-from store.errors import RateLimited, TooManyActiveJobs
-from store.models import Job
+from store.budgets import Budgets, period_end, period_start
+from store.errors import BudgetExhausted, RateLimited, TooManyActiveJobs
+from store.models import Job, utcnow
 from store.status import TERMINAL, JobStatus
 
 log = logging.getLogger(__name__)
@@ -130,9 +136,11 @@ class SubmissionLimits:
     per_minute: int
     burst: int
     max_active: int
+    budgets: Budgets | None = None  # spend per period, checked against the usage ledger
 
     def check(self, owner: str, session: Session | None = None) -> None:
-        """Raise RateLimited, or take one submission token (blocking: Redis, database).
+        """Raise RateLimited (or BudgetExhausted), or take one submission token (blocking:
+        Redis, database).
 
         `session`, when given, is the transaction that will add the job: counting there
         costs no connection of its own.
@@ -142,6 +150,8 @@ class SubmissionLimits:
                 f"{self.max_active} jobs are already pending or running; wait for one to finish",
                 ACTIVE_RETRY_AFTER_S,
             )
+        if self.budgets:
+            self._check_budget(owner, self.budgets, session)
         try:
             wait = self.quotas.take_submission(owner, self.per_minute, self.burst)
         except RedisError as error:
@@ -152,5 +162,27 @@ class SubmissionLimits:
         if wait > 0:
             raise RateLimited(
                 f"more than {self.per_minute} submissions a minute; try again shortly",
+                max(1, math.ceil(wait)),
+            )
+
+    def _check_budget(self, owner: str, budgets: Budgets, session: Session | None) -> None:
+        """Refuse a new job once the owner's ledger for the period has reached its budget.
+
+        A job's cost is not known before it runs: one that starts under the budget and
+        crosses it while running is stopped by its worker (actors/pipeline/meter.py).
+        """
+        budget = budgets.of(owner)
+        if budget is None:
+            return
+        since = period_start(budget.period)
+        if session is not None:
+            spent = ledger.spent(session, owner, since)
+        else:
+            with Session(self.quotas.b.reader) as own:
+                spent = ledger.spent(own, owner, since)
+        if spent >= budget.amount:
+            wait = (period_end(budget.period) - utcnow()).total_seconds()
+            raise BudgetExhausted(
+                f"spent ${spent:.4f} of the ${budget.amount:g} budget for this {budget.period}",
                 max(1, math.ceil(wait)),
             )

@@ -52,7 +52,8 @@ def submit(
 ) -> tuple[Job, bool]:
     """The job of this submission, and whether it was created now (else its key's job).
 
-    Raises KeyReused, or RateLimited for a new job over the owner's limits (None: none).
+    Raises KeyReused, or RateLimited for a new job over the owner's limits (None: none),
+    or its subclass BudgetExhausted when the owner's spend has reached its budget.
     """
     for _ in range(TRIES):
         try:
@@ -71,7 +72,7 @@ def _submit_once(b: Backends, s: Submission, limits: SubmissionLimits | None) ->
         if key is not None and (known := idempotency.job_of(session, s.owner, key, fingerprint)):
             return known, False  # a replay: it spends none of the owner's limits
         if limits is not None:
-            limits.check(s.owner, session)
+            limits.check(s.owner, session)  # its budget too, against the ledger
         job = jobs.create(
             b,
             type=s.type,

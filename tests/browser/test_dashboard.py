@@ -36,6 +36,9 @@ def test_a_job_submitted_from_the_form_streams_to_a_rendered_result(
     expect(page.locator("#result")).to_contain_text("Result")
     expect(page.locator("#usage .provider")).to_have_text("simulated")
     expect(page.locator("#usage")).to_contain_text("completion tokens")
+    # Its cost (the session stack prices nothing), and the owner's spend today beside it.
+    expect(page.locator("#usage .cost")).to_have_text("$0.00")
+    expect(page.locator("#spend")).to_have_text(re.compile(r"^\$\d+\.\d\d today$"))
     expect(dashboard.row_badge(job_id)).to_have_text("completed")
     # The status filter asks the server for that status only.
     page.select_option("#status-filter", "failed")

@@ -41,5 +41,6 @@ export function createApi(getKey) {
     cancel: (id) => request("POST", `${job(id)}/cancel`),
     retry: (id) => request("POST", `${job(id)}/retry`),
     remove: (id) => request("DELETE", job(id)),
+    usage: () => request("GET", "/usage"),
   };
 }

@@ -3,6 +3,7 @@
 import { ApiError, createApi } from "./api.js";
 import { $, h, replaceChildren } from "./dom.js";
 import { JobForm } from "./form.js";
+import { money } from "./format.js";
 import { isTerminal } from "./jobcast.js";
 import { JobList } from "./list.js";
 import { JobStore } from "./store.js";
@@ -70,6 +71,22 @@ async function refreshList() {
     if (error instanceof ApiError && error.status === 401) notify("The server wants an API key: enter it above.");
   }
   redraw(null);
+  await refreshSpend();
+}
+
+// The owner's spend this period, against its budget when it has one (GET /usage).
+async function refreshSpend() {
+  const box = $("#spend");
+  try {
+    const usage = await api.usage();
+    const when = usage.period === "month" ? "this month" : "today";
+    const budget = usage.budget;
+    box.textContent = budget ? `${money(budget.spent)} of ${money(budget.amount)} ${when}` : `${money(usage.cost)} ${when}`;
+    box.dataset.exhausted = String(Boolean(budget && budget.remaining <= 0));
+    box.hidden = false;
+  } catch {
+    box.hidden = true; // an older server, or no key yet: the list says why
+  }
 }
 
 // Finished jobs that the newest page should hold but does not were deleted elsewhere.

@@ -22,6 +22,14 @@ export function count(value) {
   return value == null ? "–" : Number(value).toLocaleString("en-US");
 }
 
+// US dollars: cents for sums, more digits for the fractions of a cent a call can cost.
+export function money(value) {
+  if (value == null || Number.isNaN(Number(value))) return "–";
+  const amount = Number(value);
+  if (amount === 0 || amount >= 1) return `$${amount.toFixed(2)}`;
+  return `$${amount.toPrecision(2)}`;
+}
+
 export function shortId(id) {
   return id.length > 10 ? id.slice(0, 8) : id;
 }

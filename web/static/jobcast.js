@@ -42,6 +42,7 @@ export function applyEvent(job, event) {
     next.progress = event.progress;
     next.message = event.message ?? next.message;
     next.stage = event.stage ?? next.stage;
+    if (event.usage) next.usage = event.usage; // the cost so far of the calls that ended
   } else if (event.type === "output") {
     // A new stage starts the text again (the snapshot's text belongs to job.stage).
     const same = (job._outputStage ?? job.stage) === event.stage && job.output != null;

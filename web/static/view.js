@@ -1,7 +1,7 @@
 // One job in full: status and actions, progress, stage timeline, the streamed output,
 // then the result or the error, usage and params. Sections redraw only when they change.
 import { h, replaceChildren } from "./dom.js";
-import { clock, count, duration, elapsed } from "./format.js";
+import { clock, count, duration, elapsed, money } from "./format.js";
 import { isTerminal } from "./jobcast.js";
 import { badge, progressBar } from "./list.js";
 import { jsonTree, renderResult } from "./render.js";
@@ -152,6 +152,7 @@ export class JobView {
         item("model calls", count(usage.llm_calls)),
         item("model time", usage.llm_seconds == null ? "–" : duration(usage.llm_seconds * 1000)),
       );
+      if (usage.cost != null) items.push(item("cost", money(usage.cost), "cost"));
     }
     if (job.attempts > 1) items.push(item("attempts", count(job.attempts)));
     return h("dl", {}, items);
