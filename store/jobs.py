@@ -63,6 +63,8 @@ def create(
     time_limit: int | None = None,
     max_attempts: int = 3,
     session: Session | None = None,
+    tags: str | None = None,
+    parent_id: str | None = None,
 ) -> Job:
     """Insert a `pending` job and commit it (or insert it in `session`): the caller enqueues it."""
     job = Job(
@@ -73,6 +75,8 @@ def create(
         time_limit=time_limit,
         max_attempts=max_attempts,
         message=QUEUED,
+        tags=tags,
+        parent_id=parent_id,
     )
     # A plain INSERT, not session.add(): the unit of work's flush cost more than the rest
     # of a submit, and the row is never changed in this session.
