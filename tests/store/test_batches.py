@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Engine, create_engine, inspect
 from sqlmodel import Session
 
 from store import jobs
@@ -128,5 +128,5 @@ def test_migration_0007_adds_and_removes_tags_and_parents(fresh_url: str) -> Non
         engine.dispose()
 
 
-def _columns(engine: object) -> set[str]:
-    return {column["name"] for column in inspect(engine).get_columns("job")}  # type: ignore[arg-type]
+def _columns(engine: Engine) -> set[str]:
+    return {column["name"] for column in inspect(engine).get_columns("job")}
