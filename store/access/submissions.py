@@ -91,18 +91,21 @@ def _submit_once(b: Backends, s: Submission, limits: SubmissionLimits | None) ->
 
 
 def _insert(b: Backends, s: Submission, session: Session) -> Job:
-    return jobs.create(
-        b,
-        type=s.type,
-        params=s.params,
-        owner=s.owner,
-        priority=s.priority,
-        time_limit=s.time_limit,
-        max_attempts=s.max_attempts,
-        session=session,
-        tags=tags.encode(list(s.tags)),
-        parent_id=s.parent_id,
-    )
+    return jobs.create(b, **_fields(s), session=session)
+
+
+def _fields(s: Submission) -> dict[str, Any]:
+    """The row's fields of a submission, as jobs.create() takes them."""
+    return {
+        "type": s.type,
+        "params": s.params,
+        "owner": s.owner,
+        "priority": s.priority,
+        "time_limit": s.time_limit,
+        "max_attempts": s.max_attempts,
+        "tags": tags.encode(list(s.tags)),
+        "parent_id": s.parent_id,
+    }
 
 
 def submit_batch(
@@ -143,7 +146,7 @@ def _submit_batch_once(
         if limits is not None:
             limits.check(owner, session, jobs=len(batch))
         parents.check(session, owner, batch, field="jobs[{index}].parent_id")
-        created = [_insert(b, s, session) for s in batch]
+        created = jobs.create_many(session, [_fields(s) for s in batch])
         if key is not None:
             idempotency.remember_batch(
                 session, owner, key, [job.id for job in created], fingerprint
