@@ -160,3 +160,12 @@ def _parked(app: InProcess, owner: str, **fields: Any) -> str:
     job = jobs.create(app.backends, type="chat", params={}, owner=owner, tags=encoded, **fields)
     mark(app.backends, job.id)
     return job.id
+
+
+def test_a_batch_holds_1_to_1000_jobs(app: InProcess) -> None:
+    for items in ([], [_chat("x")] * 1001):
+        response = _batch(app, "ann", items)
+        assert response.status_code == 422
+        assert response.json()["error"]["details"][0]["field"] == "jobs"
+    not_a_batch = app.client.post("/jobs/batch", json=[_chat("x")], headers=app.headers("ann"))
+    assert not_a_batch.json()["error"]["code"] == "invalid_request"
