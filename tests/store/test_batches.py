@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,18 @@ def test_a_batch_is_inserted_in_order_and_its_key_names_it(backends: Backends) -
     assert job_json(created[0])["tags"] == ["project:42"]
     with pytest.raises(KeyReused):
         submit_batch(backends, owner, _batch(owner, 2), "k1", None)
+
+
+def test_concurrent_batches_with_one_key_create_one_batch(backends: Backends) -> None:
+    owner = _owner()
+    batch = _batch(owner, 20)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(
+            pool.map(lambda _: submit_batch(backends, owner, batch, "race", None), range(6))
+        )
+    assert sorted(created for _, created in answers) == [False] * 5 + [True]
+    assert len({tuple(job.id for job in created) for created, _ in answers}) == 1
+    assert len(listing.list_page(backends, owner=owner, limit=200)[0]) == 20
 
 
 def test_a_bad_parent_creates_nothing(backends: Backends) -> None:
