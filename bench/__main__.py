@@ -1,4 +1,4 @@
-"""`python -m bench`: run S1–S7 with their baselines; write docs/BENCHMARKS.md and its plots.
+"""`python -m bench`: run S1–S8 with their baselines; write docs/BENCHMARKS.md and its plots.
 
 python -m bench                        # what `make bench` runs (about 8 minutes)
 python -m bench --sizes smoke --out /tmp/b.md --no-plots   # seconds; the test suite's
@@ -27,6 +27,7 @@ from bench.scenarios import (
     s5_fanout,
     s6_streaming,
     s7_model_calls,
+    s8_batch,
 )
 from bench.sizes import FULL, SMOKE
 
@@ -38,6 +39,7 @@ SCENARIOS = {
     "S5": s5_fanout.run,
     "S6": s6_streaming.run,
     "S7": s7_model_calls.run,
+    "S8": s8_batch.run,
 }
 PLOTS = {
     "S4": ("bench-s4-staleness.png", plots.s4_staleness),

@@ -38,6 +38,9 @@ class Sizes:
     s7_ttft: float = 0.3
     s7_tps: float = 50.0
     s7_tokens: int = 300
+    # S8: jobs in one POST /jobs/batch, and how many such requests.
+    s8_batch: int = 1000
+    s8_requests: int = 20
 
 
 FULL = Sizes()
@@ -61,4 +64,6 @@ SMOKE = replace(
     s6_tokens=20,
     s7_concurrency=10,
     s7_tokens=20,
+    s8_batch=20,
+    s8_requests=3,
 )

@@ -19,6 +19,7 @@ JobcastError                       HTTP  code (the contract's error shape)
       ├── InvalidRequest            422  invalid_request
       │    ├── UnknownType          422  unknown_type
       │    ├── InvalidParams        422  invalid_params
+      │    ├── UnknownParent        422  unknown_parent
       │    ├── InvalidQuery         422  invalid_query
       │    │    └── BadCursor       422  invalid_query
       │    └── KeyReused            422  idempotency_key_reused
@@ -184,6 +185,12 @@ class InvalidParams(InvalidRequest):
     """The params fail the job type's schema."""
 
     code = "invalid_params"
+
+
+class UnknownParent(InvalidRequest):
+    """`parent_id` names no job of the same owner."""
+
+    code = "unknown_parent"
 
 
 class InvalidQuery(InvalidRequest):

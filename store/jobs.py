@@ -63,6 +63,8 @@ def create(
     time_limit: int | None = None,
     max_attempts: int = 3,
     session: Session | None = None,
+    tags: str | None = None,
+    parent_id: str | None = None,
 ) -> Job:
     """Insert a `pending` job and commit it (or insert it in `session`): the caller enqueues it."""
     job = Job(
@@ -73,6 +75,8 @@ def create(
         time_limit=time_limit,
         max_attempts=max_attempts,
         message=QUEUED,
+        tags=tags,
+        parent_id=parent_id,
     )
     # A plain INSERT, not session.add(): the unit of work's flush cost more than the rest
     # of a submit, and the row is never changed in this session.
@@ -87,6 +91,22 @@ def create(
         own.execute(insert(Job), [row])
     job_log.submitted(job)
     return job
+
+
+def create_many(session: Session, fields: list[dict[str, Any]]) -> list[Job]:
+    """Insert `pending` jobs (each of `fields` as create() takes them) in `session`, in one
+    INSERT: a batch's rows cost one statement, not one each. The caller commits, then
+    enqueues them."""
+    created = [Job(**each, message=QUEUED) for each in fields]
+    rows = [{column.name: getattr(job, column.name) for column in _JOB_COLUMNS} for job in created]
+    session.execute(insert(Job), rows)
+
+    def submitted(_: Session) -> None:
+        for job in created:
+            job_log.submitted(job)
+
+    event.listen(session, "after_commit", submitted, once=True)
+    return created
 
 
 def get(b: Backends, job_id: str, owner: str | None = None) -> Job:

@@ -53,6 +53,8 @@ class Job(SQLModel, table=True):
         # Serves status filters, and each worker's look at its own running jobs.
         Index("ix_job_status_worker", "status", "worker"),
         Index("ix_job_finished", "finished_at"),
+        # Children of a parent (its roll-up and `GET /jobs?parent_id=`).
+        Index("ix_job_parent", "parent_id"),
     )
 
     id: str = Field(default_factory=new_job_id, primary_key=True, max_length=32)
@@ -73,6 +75,9 @@ class Job(SQLModel, table=True):
     time_limit: int | None = None
     seq: int = 0
     usage: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Free-form labels, newline-delimited (store/tags.py), and the job this one is part of.
+    tags: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    parent_id: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )

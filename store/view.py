@@ -11,12 +11,26 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from store import tags
 from store.events import Snapshot
 from store.models import Job
 from store.status import TERMINAL, JobStatus
 from store.times import iso
 
 JsonObject = dict[str, Any]
+
+
+class ChildrenView(BaseModel):
+    """A parent's children, rolled up when the parent is read."""
+
+    model_config = ConfigDict(extra="forbid", title="Children")
+
+    total: int = Field(description="jobs whose `parent_id` is this job")
+    progress: int = Field(
+        ge=0, le=100, description="mean progress of the children; a finished child counts 100"
+    )
+    done: int = Field(description="children that are completed, failed or cancelled")
+    statuses: dict[str, int] = Field(description="how many children have each status")
 
 
 class JobView(BaseModel):
@@ -47,6 +61,12 @@ class JobView(BaseModel):
     time_limit: int | None = Field(description="seconds")
     seq: int = Field(description="last event included in this view")
     usage: JsonObject | None
+    tags: list[str] = Field(description="free-form labels given at submit, e.g. `project:42`")
+    parent_id: str | None = Field(description="the job this one was submitted under")
+    children: ChildrenView | None = Field(
+        description="the roll-up of this job's children (REST answers; null without "
+        "children and in WebSocket snapshots)"
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -80,6 +100,9 @@ def job_json(job: Job, live: Snapshot | None = None) -> dict[str, Any]:
         "params": job.params,
         "priority": job.priority,
         "time_limit": job.time_limit,
+        "tags": tags.decode(job.tags),
+        "parent_id": job.parent_id,
+        "children": None,
         "created_at": iso(job.created_at),
         **live_fields(job),
         "output": job.output,

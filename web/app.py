@@ -21,7 +21,16 @@ from store.access.quota import Quotas, SubmissionLimits
 from store.backends import connect
 from store.logs import configure as configure_logging
 from store.settings import Settings, redact_url, settings_or_exit
-from web import dashboard, events_ws, health, job_actions, jobs_api, metrics, usage_api
+from web import (
+    batches,
+    dashboard,
+    events_ws,
+    health,
+    job_actions,
+    jobs_api,
+    metrics,
+    usage_api,
+)
 from web.connections import ConnectionCap
 from web.dependencies import CheckDependencies
 from web.errors import HANDLERS
@@ -60,6 +69,7 @@ def create_app(settings: Settings) -> Starlette:
         return JSONResponse(openapi_document())
 
     routes = [
+        *batches.routes,
         *jobs_api.routes,
         *job_actions.routes,
         *usage_api.routes,

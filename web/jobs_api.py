@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from actors import JOB_TYPES, send_job
-from store import jobs
-from store.access import listing, submissions
+from store import jobs, tags
+from store.access import listing, parents, submissions
 from store.access.quota import SubmissionLimits
 from store.backends import Backends
 from store.errors import InvalidQuery
@@ -80,7 +80,9 @@ def live_job(b: Backends, job: Job) -> dict[str, Any]:
 
 def _load(b: Backends, job_id: str, owner: str) -> dict[str, Any]:
     job = jobs.get(b, job_id, owner)
-    return job_json(job, _live(b, [job_id]).get(job_id))
+    data = job_json(job, _live(b, [job_id]).get(job_id))
+    data["children"] = parents.children_of(b, [job_id]).get(job_id)
+    return data
 
 
 def _live(b: Backends, job_ids: list[str]) -> dict[str, Snapshot]:
@@ -109,8 +111,10 @@ def _query_int(request: Request, name: str, default: int, low: int, high: int) -
 
 def _list(b: Backends, owner: str, **filters: Any) -> dict[str, Any]:
     page, next_cursor = listing.list_page(b, owner=owner, **filters)
-    live = _live(b, [job.id for job in page])
-    return {"jobs": [job_json(job, live.get(job.id)) for job in page], "next": next_cursor}
+    job_ids = [job.id for job in page]
+    live, children = _live(b, job_ids), parents.children_of(b, job_ids)
+    views = [job_json(job, live.get(job.id)) | {"children": children.get(job.id)} for job in page]
+    return {"jobs": views, "next": next_cursor}
 
 
 async def list_jobs(request: Request) -> JSONResponse:
@@ -122,9 +126,18 @@ async def list_jobs(request: Request) -> JSONResponse:
         "type": request.query_params.get("type") or None,
         "limit": _query_int(request, "limit", DEFAULT_PAGE, 1, MAX_PAGE),
         "cursor": request.query_params.get("cursor") or None,
+        "parent_id": request.query_params.get("parent_id") or None,
+        "tag": query_tag(request),
     }
     data = await run_in_threadpool(_list, backends(request), owner_of(request), **filters)
     return JSONResponse(data)
+
+
+def query_tag(request: Request) -> str | None:
+    tag = request.query_params.get("tag") or None
+    if tag is not None and (problem := tags.tag_problem(tag)) is not None:
+        raise InvalidQuery.of_field("tag", problem)
+    return tag
 
 
 async def job_types(request: Request) -> JSONResponse:

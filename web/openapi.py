@@ -7,8 +7,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from actors import JOB_TYPES
+from store.tags import MAX_TAG_LENGTH, MAX_TAGS
 from store.view import JobView
-from web.submit import MAX_BODY_BYTES, PRIORITY_RANGE
+from web.submit import MAX_BATCH, MAX_BODY_BYTES, PARENT_ID_LENGTH, PRIORITY_RANGE
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -72,11 +73,24 @@ def _submit_body() -> dict[str, Any]:
                         "maximum": job_type.time_limit,
                         "description": "seconds",
                     },
+                    "tags": _TAGS,
+                    "parent_id": {
+                        "type": ["string", "null"],
+                        "maxLength": PARENT_ID_LENGTH,
+                        "description": "an existing job of yours; 422 `unknown_parent` else",
+                    },
                 },
             }
         )
     return {"oneOf": variants}
 
+
+_TAGS = {
+    "type": "array",
+    "maxItems": MAX_TAGS,
+    "items": {"type": "string", "minLength": 1, "maxLength": MAX_TAG_LENGTH, "pattern": r"^\S+$"},
+    "description": "free-form labels, e.g. `project:42`; no whitespace",
+}
 
 _DEFS: dict[str, Any] = {}
 
@@ -124,6 +138,8 @@ def _paths() -> dict[str, Any]:
             "schema": {"type": "integer", "minimum": 1, "maximum": 200},
         },
         {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+        {"name": "parent_id", "in": "query", "schema": {"type": "string"}},
+        _TAG_QUERY,
     ]
     return {
         "/jobs": {
@@ -145,7 +161,9 @@ def _paths() -> dict[str, Any]:
                     **_errors(422, 503),
                 },
             },
+            "delete": _bulk_delete_operation(),
         },
+        "/jobs/batch": {"post": _batch_operation()},
         "/jobs/{job_id}": {
             "get": {
                 "summary": "The job's live view (the polling fallback of the WebSocket)",
@@ -194,6 +212,57 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+    }
+
+
+_TAG_QUERY = {
+    "name": "tag",
+    "in": "query",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_TAG_LENGTH},
+}
+
+
+def _batch_operation() -> dict[str, Any]:
+    body = {
+        "type": "object",
+        "required": ["jobs"],
+        "additionalProperties": False,
+        "properties": {
+            "jobs": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": _submit_body()}
+        },
+    }
+    jobs = {"type": "object", "properties": {"jobs": {"type": "array", "items": _JOB}}}
+    return {
+        "summary": f"Submit up to {MAX_BATCH} jobs at once: all of them or none",
+        "description": "Each job is validated as by POST /jobs; the first invalid one is named "
+        "by its index (`details[].field` = `jobs[17].params.x`) and nothing is created. The "
+        "batch counts as one submission of the rate and as its number of jobs against the "
+        "active-job cap. An Idempotency-Key names the whole batch.",
+        "parameters": [_IDEMPOTENCY_KEY],
+        "requestBody": {"required": True, **_json(body, "the jobs")},
+        "responses": {
+            "202": {
+                **_json(jobs, "accepted: the jobs in the request's order"),
+                "headers": {
+                    "Idempotent-Replayed": {
+                        "description": "`true` when the key named an existing batch",
+                        "schema": {"type": "string", "enum": ["true"]},
+                    },
+                },
+            },
+            **_errors(400, 413, 422, 503),
+        },
+    }
+
+
+def _bulk_delete_operation() -> dict[str, Any]:
+    finished = {"type": "string", "enum": ["completed", "failed", "cancelled"]}
+    deleted = {"type": "object", "properties": {"deleted": {"type": "integer", "minimum": 0}}}
+    return {
+        "summary": "Delete your finished jobs in bulk",
+        "description": "Only completed, failed and cancelled jobs go; unfinished ones stay.",
+        "parameters": [{"name": "status", "in": "query", "schema": finished}, _TAG_QUERY],
+        "responses": {"200": _json(deleted, "how many jobs were deleted"), **_errors(422, 503)},
     }
 
 
@@ -288,7 +357,11 @@ def _with_access_rules(paths: dict[str, Any]) -> dict[str, Any]:
                 operation["security"] = []
             else:
                 responses.update({**_errors(401, 503), **responses})
-            if (path, method) in {("/jobs", "post"), ("/jobs/{job_id}/retry", "post")}:
+            if (path, method) in {
+                ("/jobs", "post"),
+                ("/jobs/batch", "post"),
+                ("/jobs/{job_id}/retry", "post"),
+            }:
                 responses.update(_errors(429))
             for status, (header, description) in _HEADER_DOCS.items():
                 if status in responses:

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from starlette.requests import Request
 
 from actors import JOB_TYPES, JobType
+from store import tags
 from store.access.submissions import Submission
 from store.errors import (
     InvalidParams,
@@ -25,8 +26,12 @@ from web.nul import contains_nul
 
 MAX_BODY_BYTES = 256 * 1024
 PRIORITY_RANGE = (-10, 10)
-_ALLOWED_FIELDS = {"type", "params", "priority", "time_limit"}
+_ALLOWED_FIELDS = {"type", "params", "priority", "time_limit", "tags", "parent_id"}
 MAX_KEY_LENGTH = 255
+PARENT_ID_LENGTH = 32
+MAX_BATCH = 1000
+# A batch of MAX_BATCH jobs with modest params fits; one job's body keeps MAX_BODY_BYTES.
+MAX_BATCH_BODY_BYTES = 4 * 1024 * 1024
 
 
 async def read_json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
@@ -79,7 +84,46 @@ def parse_submission(body: Any, owner: str, idempotency_key: str | None) -> Subm
         time_limit=time_limit,
         max_attempts=job_type.max_attempts,
         idempotency_key=_checked_key(idempotency_key),
+        tags=_tags(body.get("tags", [])),
+        parent_id=_parent_id(body.get("parent_id")),
     )
+
+
+def parse_batch(body: Any, owner: str, idempotency_key: str | None) -> list[Submission]:
+    """The submissions of a `POST /jobs/batch` body `{"jobs": [...]}`, in order; the first
+    invalid one is named by its index (`jobs[17].params.x`)."""
+    if not isinstance(body, dict) or set(body) != {"jobs"}:
+        raise InvalidRequest("request body must be a JSON object with one field, jobs")
+    items = body["jobs"]
+    if not isinstance(items, list) or not 0 < len(items) <= MAX_BATCH:
+        raise InvalidRequest.of_field("jobs", f"jobs must be a list of 1 to {MAX_BATCH} jobs")
+    _checked_key(idempotency_key)
+    return [_batch_item(index, item, owner) for index, item in enumerate(items)]
+
+
+def _batch_item(index: int, item: Any, owner: str) -> Submission:
+    try:
+        return parse_submission(item, owner, None)
+    except InvalidRequest as error:
+        where = f"jobs[{index}]"
+        details = [
+            {**detail, "field": f"{where}.{detail['field']}"} for detail in error.details or []
+        ] or [{"field": where, "message": error.message}]
+        raise type(error)(f"{where}: {error.message}", details) from None
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    problem = tags.problem(value)
+    if problem is not None:
+        raise InvalidRequest.of_field("tags", problem)
+    return tuple(dict.fromkeys(value))
+
+
+def _parent_id(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and 0 < len(value) <= PARENT_ID_LENGTH):
+        return value
+    message = f"parent_id must be a job id (a string of at most {PARENT_ID_LENGTH} characters)"
+    raise InvalidRequest.of_field("parent_id", message)
 
 
 def _job_type(name: Any) -> JobType:

@@ -12,7 +12,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
 from store.backends import Backends
@@ -59,3 +59,55 @@ def forget_expired(b: Backends) -> int:
             return 0
     with Session(b.engine) as session, session.begin():
         return int(session.execute(delete(IdempotencyKey).where(expired)).rowcount)  # type: ignore[attr-defined, unused-ignore]
+
+
+def batch_keys(key: str, count: int) -> list[str]:
+    """The key rows of a batch's jobs, one per index: a client's key is printable ASCII,
+    so these (with a unit separator) never meet a single submit's key."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+    return [f"batch\x1f{digest}\x1f{index}" for index in range(count)]
+
+
+def batch_of(session: Session, owner: str, key: str, fingerprint: str, count: int) -> list[Job]:
+    """The jobs a batch key names that still exist, in the batch's order; [] when the key
+    is free (or freed here, when stale). Raises KeyReused for another request's key."""
+    names = batch_keys(key, count)
+    rows = list(
+        session.exec(
+            select(IdempotencyKey).where(
+                IdempotencyKey.owner == owner, col(IdempotencyKey.key).in_(names)
+            )
+        )
+    )
+    if not rows:
+        return []
+    if any(row.fingerprint != fingerprint for row in rows):
+        raise KeyReused(key)
+    job_ids = {row.key: row.job_id for row in rows}
+    found = {
+        job.id: job for job in session.exec(select(Job).where(col(Job.id).in_(job_ids.values())))
+    }
+    if min(row.created_at for row in rows) > utcnow() - WINDOW and found:
+        return [found[job_ids[name]] for name in names if job_ids.get(name) in found]
+    for row in rows:  # expired, or every job of it deleted: the key is free again
+        session.delete(row)
+    session.flush()
+    return []
+
+
+def remember_batch(
+    session: Session, owner: str, key: str, job_ids: list[str], fingerprint: str
+) -> None:
+    """Name each job of a batch by its index under `key`; commits with `session`."""
+    names, now = batch_keys(key, len(job_ids)), utcnow()
+    rows = [
+        {
+            "owner": owner,
+            "key": name,
+            "job_id": job_id,
+            "fingerprint": fingerprint,
+            "created_at": now,
+        }
+        for name, job_id in zip(names, job_ids, strict=True)
+    ]
+    session.execute(insert(IdempotencyKey), rows)

@@ -6,8 +6,10 @@ import base64
 import binascii
 from datetime import datetime
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, or_, select
 
+from store import tags
 from store.backends import Backends
 from store.errors import BadCursor
 from store.models import Job
@@ -21,6 +23,8 @@ def list_page(
     type: str | None = None,
     limit: int = 50,
     cursor: str | None = None,
+    parent_id: str | None = None,
+    tag: str | None = None,
 ) -> tuple[list[Job], str | None]:
     """Newest first; `cursor` continues after the last job of the previous page."""
     query = select(Job).where(Job.owner == owner)
@@ -28,6 +32,10 @@ def list_page(
         query = query.where(Job.status == status)
     if type is not None:
         query = query.where(Job.type == type)
+    if parent_id is not None:
+        query = query.where(Job.parent_id == parent_id)
+    if tag is not None:
+        query = query.where(has_tag(tag))
     if cursor is not None:
         created, last_id = _decode_cursor(cursor)
         query = query.where(
@@ -43,6 +51,11 @@ def list_page(
         return jobs, None
     jobs = jobs[:limit]
     return jobs, _encode_cursor(jobs[-1])
+
+
+def has_tag(tag: str) -> ColumnElement[bool]:
+    """Jobs with `tag` (a substring match on the tags column; see store/tags.py)."""
+    return col(Job.tags).contains(tags.pattern(tag), autoescape=True)
 
 
 def _encode_cursor(job: Job) -> str:

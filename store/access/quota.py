@@ -138,16 +138,25 @@ class SubmissionLimits:
     max_active: int
     budgets: Budgets | None = None  # spend per period, checked against the usage ledger
 
-    def check(self, owner: str, session: Session | None = None) -> None:
+    def check(self, owner: str, session: Session | None = None, jobs: int = 1) -> None:
         """Raise RateLimited (or BudgetExhausted), or take one submission token (blocking:
         Redis, database).
 
         `session`, when given, is the transaction that will add the job: counting there
-        costs no connection of its own.
+        costs no connection of its own. `jobs` is how many this submission adds (a batch
+        adds many, and takes one token: the rate counts requests).
         """
-        if self.quotas.active_jobs(owner, self.max_active, session) >= self.max_active:
+        if jobs > self.max_active:
             raise TooManyActiveJobs(
-                f"{self.max_active} jobs are already pending or running; wait for one to finish",
+                f"{jobs} jobs are more than the {self.max_active} an owner may have unfinished",
+                ACTIVE_RETRY_AFTER_S,
+            )
+        room = self.max_active - jobs
+        if self.quotas.active_jobs(owner, room + 1, session) > room:
+            raise TooManyActiveJobs(
+                f"{self.max_active} jobs are already pending or running; wait for one to finish"
+                if jobs == 1
+                else f"{jobs} more jobs would pass the cap of {self.max_active} unfinished jobs",
                 ACTIVE_RETRY_AFTER_S,
             )
         if self.budgets:

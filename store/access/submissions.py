@@ -3,7 +3,8 @@ matches its Idempotency-Key and inserts it, in one transaction.
 
 A replay of a known key returns the job that key created and spends nothing. Otherwise
 the limits are checked (store/access/quota.py), then the job and its key row are inserted and
-committed together; the caller enqueues the job after the commit.
+committed together; the caller enqueues the job after the commit. A batch
+(`submit_batch`) does the same for many jobs in one transaction: all of them or none.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from store import jobs
-from store.access import idempotency
+from store import jobs, tags
+from store.access import idempotency, parents
 from store.access.quota import SubmissionLimits
 from store.backends import Backends
 from store.models import Job
@@ -35,16 +36,26 @@ class Submission:
     time_limit: int | None = None
     max_attempts: int = 3
     idempotency_key: str | None = None
+    tags: tuple[str, ...] = ()
+    parent_id: str | None = None
 
     def fingerprint(self) -> str:
         """What a key remembers of the request it was first used with."""
-        request = {
+        return idempotency.fingerprint(self.request())
+
+    def request(self) -> dict[str, Any]:
+        request: dict[str, Any] = {
             "type": self.type,
             "params": self.params,
             "priority": self.priority,
             "time_limit": self.time_limit,
         }
-        return idempotency.fingerprint(request)
+        # Only when given: the keys of submissions without them keep their fingerprints.
+        if self.tags:
+            request["tags"] = list(self.tags)
+        if self.parent_id is not None:
+            request["parent_id"] = self.parent_id
+        return request
 
 
 def submit(
@@ -73,16 +84,72 @@ def _submit_once(b: Backends, s: Submission, limits: SubmissionLimits | None) ->
             return known, False  # a replay: it spends none of the owner's limits
         if limits is not None:
             limits.check(s.owner, session)  # its budget too, against the ledger
-        job = jobs.create(
-            b,
-            type=s.type,
-            params=s.params,
-            owner=s.owner,
-            priority=s.priority,
-            time_limit=s.time_limit,
-            max_attempts=s.max_attempts,
-            session=session,
-        )
+        parents.check(session, s.owner, [s])
+        job = _insert(b, s, session)
         if key is not None:
             idempotency.remember(session, s.owner, key, job.id, fingerprint)
     return job, True
+
+
+def _insert(b: Backends, s: Submission, session: Session) -> Job:
+    return jobs.create(b, **_fields(s), session=session)
+
+
+def _fields(s: Submission) -> dict[str, Any]:
+    """The row's fields of a submission, as jobs.create() takes them."""
+    return {
+        "type": s.type,
+        "params": s.params,
+        "owner": s.owner,
+        "priority": s.priority,
+        "time_limit": s.time_limit,
+        "max_attempts": s.max_attempts,
+        "tags": tags.encode(list(s.tags)),
+        "parent_id": s.parent_id,
+    }
+
+
+def submit_batch(
+    b: Backends,
+    owner: str,
+    batch: list[Submission],
+    key: str | None,
+    limits: SubmissionLimits | None,
+) -> tuple[list[Job], bool]:
+    """The jobs of this batch, all inserted in one transaction (or none), and whether they
+    were created now (else the jobs its key's batch created, those not deleted since).
+
+    Raises KeyReused, UnknownParent, or RateLimited when the owner's limits cannot take
+    them all (one submission of the rate, len(batch) of the active-job cap).
+    """
+    for _ in range(TRIES):
+        try:
+            return _submit_batch_once(b, owner, batch, key, limits)
+        except IntegrityError:
+            if key is None:
+                raise
+    raise RuntimeError(f"idempotency key {key!r} kept colliding")
+
+
+def _submit_batch_once(
+    b: Backends,
+    owner: str,
+    batch: list[Submission],
+    key: str | None,
+    limits: SubmissionLimits | None,
+) -> tuple[list[Job], bool]:
+    fingerprint = idempotency.fingerprint({"jobs": [s.request() for s in batch]})
+    with Session(b.engine, expire_on_commit=False) as session, session.begin():
+        if key is not None:
+            known = idempotency.batch_of(session, owner, key, fingerprint, len(batch))
+            if known:
+                return known, False
+        if limits is not None:
+            limits.check(owner, session, jobs=len(batch))
+        parents.check(session, owner, batch, field="jobs[{index}].parent_id")
+        created = jobs.create_many(session, [_fields(s) for s in batch])
+        if key is not None:
+            idempotency.remember_batch(
+                session, owner, key, [job.id for job in created], fingerprint
+            )
+    return created, True

@@ -206,8 +206,10 @@ def test_openapi_describes_every_http_route(api: TestClient) -> None:
 
     document = api.get("/openapi.json").json()
     validate(document)
-    assert {"/jobs", "/jobs/{job_id}", "/job-types", "/health"} <= set(document["paths"])
-    assert set(document["paths"]["/jobs"]) == {"get", "post"}
+    assert {"/jobs", "/jobs/batch", "/jobs/{job_id}", "/job-types", "/health"} <= set(
+        document["paths"]
+    )
+    assert set(document["paths"]["/jobs"]) == {"get", "post", "delete"}
 
 
 def test_health_is_a_503_while_no_worker_is_seen(
