@@ -112,3 +112,18 @@ class IdempotencyKey(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False, index=True)
     )
+
+
+class JobCheckpoint(SQLModel, table=True):
+    """One finished step of a job (a stage, a fan-out item): its output and the model
+    calls it took, so a later attempt reuses it instead of calling the model again."""
+
+    __tablename__ = "job_checkpoint"
+
+    job_id: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=200)
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    calls: int = 0
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

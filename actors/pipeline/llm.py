@@ -25,6 +25,7 @@ from typing import Any, Literal, TypeVar, overload
 from pydantic import BaseModel
 
 from actors.pipeline.capacity import Capacity
+from actors.pipeline.checkpoints import count_call
 from actors.pipeline.errors import InvalidOutput, ProviderBusy
 from actors.pipeline.output import OutputStream
 from actors.pipeline.structured import (
@@ -221,6 +222,7 @@ class LLM:
         finally:
             await reply.aclose()  # closes the model request if it is still open
             self.usage.record(stage, model, reply.usage, time.monotonic() - started)
+            count_call()
             if settle is not None:
                 await settle(reply.usage)
         return "".join(parts)

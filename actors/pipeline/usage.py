@@ -7,7 +7,9 @@
 `llm_seconds` is the time spent waiting on the model, summed over calls: calls that run
 in parallel each count in full. A phase timed with `timed(stage)` also has `seconds`, its
 wall time. `tokens_counted_locally` is true when some server gave no
-usage and we counted the tokens ourselves.
+usage and we counted the tokens ourselves. `reused_calls` counts the model calls an
+attempt did not make because an earlier attempt's checkpoint had their output
+(pipeline/checkpoints.py).
 
 Where structured answers were asked for (the job and each such stage):
 
@@ -84,6 +86,7 @@ class UsageTotals:
     total: Tally = field(default_factory=Tally)
     stages: dict[str, StageTally] = field(default_factory=dict)
     counted: bool = False
+    reused_calls: int = 0  # model calls not made again: their steps' saved outputs were reused
 
     def record(self, stage: str, model: str, call: Usage, seconds: float) -> None:
         """Add one finished (or abandoned) call of `stage` on `model`."""
@@ -114,6 +117,7 @@ class UsageTotals:
             "provider": self.provider,
             **self.total.as_json(),
             "tokens_counted_locally": self.counted,
+            "reused_calls": self.reused_calls,
             "stages": stages,
         }
 

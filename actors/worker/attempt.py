@@ -19,12 +19,13 @@ from typing import Any
 from dramatiq.asyncio import get_event_loop_thread
 from pydantic import ValidationError
 
+from actors.pipeline.checkpoints import Checkpoints
 from actors.pipeline.context import JobContext
 from actors.pipeline.errors import JobError
 from actors.registry import JOB_TYPES, JobType
 from actors.worker.active import ACTIVE, Running
 from actors.worker.runtime import Runtime
-from store import attempts, jobs
+from store import attempts, checkpoints, jobs
 from store.backends import Backends
 from store.errors import INFRASTRUCTURE_ERRORS, IllegalTransition, StaleAttempt
 from store.models import Job
@@ -76,7 +77,8 @@ async def _pipeline_ending(
 ) -> Ending:
     on_loop()
     reporter = Reporter(rt.backends, rt.events(), job.id, job.attempts)
-    ctx = JobContext(job.id, job.attempts, reporter, rt.llm_of_loop())
+    saved = await _checkpoints(rt.backends, job.id)
+    ctx = JobContext(job.id, job.attempts, reporter, rt.llm_of_loop(), saved)
     pipeline = asyncio.create_task(_run_pipeline(job_type, job, ctx))
     with ACTIVE.track(job.id, job.attempts, pipeline, ctx.stopped) as running:
         try:
@@ -91,6 +93,15 @@ async def _pipeline_ending(
     return Ending(pipeline.result(), running, usage)
 
 
+async def _checkpoints(b: Backends, job_id: str) -> Checkpoints:
+    """What earlier attempts of the job saved, and how this one saves its steps."""
+
+    async def save(key: str, value: Any, calls: int) -> None:
+        await asyncio.to_thread(checkpoints.save, b, job_id, key, value, calls)
+
+    return Checkpoints(await asyncio.to_thread(checkpoints.load, b, job_id), save)
+
+
 async def _run_pipeline(job_type: JobType, job: Job, ctx: JobContext) -> Outcome:
     limit = min(job.time_limit or job_type.time_limit, job_type.time_limit)
     try:
@@ -100,6 +111,7 @@ async def _run_pipeline(job_type: JobType, job: Job, ctx: JobContext) -> Outcome
     scope = asyncio.timeout(limit)
     try:
         async with scope:
+            await ctx.resume_note()
             return await job_type.run(ctx, params)
     except TimeoutError as error:
         if not scope.expired():  # raised by the pipeline itself, not by its time limit
