@@ -10,8 +10,8 @@ stage that had not finished.
 from __future__ import annotations
 
 import json
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
