@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from actors.pipeline.checkpoints import Checkpoints
 from actors.pipeline.fanout import FanOutResult, ItemProgress, fan_out
@@ -26,6 +28,7 @@ from store.reporter import Reporter
 
 T = TypeVar("T")
 R = TypeVar("R")
+M = TypeVar("M", bound=BaseModel)
 # What a job shows while its provider has no capacity for its model call (capacity.py).
 WAITING_MESSAGE, WAITING_STAGE = "Waiting for model capacity", "waiting_for_model"
 
@@ -93,6 +96,16 @@ class JobContext:
             return await self.checkpoints.run(key, step)
         finally:
             self.usage.reused_calls = self.checkpoints.reused_calls
+
+    async def checkpoint_model(
+        self, key: str, schema: type[M], step: Callable[[], Awaitable[M]]
+    ) -> M:
+        """`checkpoint` for a step whose output is a pydantic model (saved as its JSON)."""
+
+        async def dumped() -> dict[str, Any]:
+            return (await step()).model_dump(mode="json")
+
+        return schema.model_validate(await self.checkpoint(key, dumped))
 
     async def fan_out(
         self,
