@@ -97,9 +97,17 @@ async def _checkpoints(b: Backends, job_id: str) -> Checkpoints:
     """What earlier attempts of the job saved, and how this one saves its steps."""
 
     async def save(key: str, value: Any, calls: int) -> None:
-        await asyncio.to_thread(checkpoints.save, b, job_id, key, value, calls)
+        try:
+            await asyncio.to_thread(checkpoints.save, b, job_id, key, value, calls)
+        except INFRASTRUCTURE_ERRORS as error:  # the step is done: only its reuse is lost
+            log.warning("job %s: checkpoint %s not saved: %s", job_id, key, error)
 
-    return Checkpoints(await asyncio.to_thread(checkpoints.load, b, job_id), save)
+    try:
+        saved = await asyncio.to_thread(checkpoints.load, b, job_id)
+    except INFRASTRUCTURE_ERRORS as error:  # the attempt can still do the work itself
+        log.warning("job %s: checkpoints not loaded, nothing is reused: %s", job_id, error)
+        saved = {}
+    return Checkpoints(saved, save)
 
 
 async def _run_pipeline(job_type: JobType, job: Job, ctx: JobContext) -> Outcome:
