@@ -11,6 +11,8 @@ place. Terminal events are therefore written once, whoever races to write them.
     running ──hand_back──▶ retrying                 (its worker is shutting down)
     pending | running | retrying ──cancel──▶ cancelled
     failed | cancelled ──reopen──▶ pending          (a retry through the API)
+    completed ──reopen──▶ pending                   (only with `result.failed_items`:
+                                                     a retry of the failed items)
 
 Each change also sets the job's `message` to say what is happening ("Queued",
 "Completed", …; a running pipeline's progress replaces it), carries it in the `status`
@@ -27,11 +29,11 @@ from sqlalchemy import Table, bindparam, event, insert, select, update
 from sqlalchemy import delete as sql_delete
 from sqlmodel import Session, col
 
-from store import attempts, job_log
+from store import attempts, checkpoints, job_log
 from store import cancel as cancel_signal
 from store.backends import Backends
 from store.enqueued import forget_mark
-from store.errors import JobNotFound, NotFinished, NotLost, StaleAttempt
+from store.errors import IllegalTransition, JobNotFound, NotFinished, NotLost, StaleAttempt
 from store.models import IdempotencyKey, Job, utcnow
 from store.retries import Backoff, Failure, gave_up
 from store.status import JobStatus, check_transition
@@ -229,7 +231,17 @@ def cancel(b: Backends, job_id: str, owner: str | None = None) -> Job:
 
 
 def reopen(b: Backends, job_id: str, owner: str | None, budget: int) -> Job:
-    """failed|cancelled → pending: a retry through the API, with `budget` more attempts."""
+    """failed|cancelled → pending: a retry through the API, with `budget` more attempts.
+
+    A completed job re-opens only when some of its items failed (`result.failed_items`):
+    its next attempt reuses the checkpoints of the items that succeeded (store/checkpoints.py)
+    and runs the failed ones only. Any other completed job stays as it is (409).
+    """
+
+    def target(job: Job) -> JobStatus:
+        if job.status == JobStatus.COMPLETED and not failed_items(job):
+            raise IllegalTransition(job_id, JobStatus.COMPLETED, JobStatus.PENDING)
+        return JobStatus.PENDING
 
     def again(job: Job) -> dict[str, Any]:
         job.max_attempts = job.attempts + budget
@@ -238,7 +250,13 @@ def reopen(b: Backends, job_id: str, owner: str | None, budget: int) -> Job:
         job.finished_at = job.retry_at = None
         return {}
 
-    return _transition(b, job_id, JobStatus.PENDING, again, owner=owner)
+    return _transition(b, job_id, target, again, owner=owner)
+
+
+def failed_items(job: Job) -> list[dict[str, Any]]:
+    """The items a completed job's result lists as failed (none when it has no such list)."""
+    listed = (job.result or {}).get("failed_items")
+    return list(listed) if isinstance(listed, list) else []
 
 
 def delete(b: Backends, job_id: str, owner: str | None = None) -> None:
@@ -250,6 +268,7 @@ def delete(b: Backends, job_id: str, owner: str | None = None) -> None:
         b.events.forget(job_id)
         forget_mark(b, job_id)
         session.execute(sql_delete(IdempotencyKey).where(col(IdempotencyKey.job_id) == job_id))
+        checkpoints.forget(session, [job_id])
         session.delete(job)
     job_log.deleted(job)
 

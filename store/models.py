@@ -139,3 +139,18 @@ class LedgerEntry(SQLModel, table=True):
     completion_tokens: int = 0
     cost: float = 0.0  # US dollars
     at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class JobCheckpoint(SQLModel, table=True):
+    """One finished step of a job (a stage, a fan-out item): its output and the model
+    calls it took, so a later attempt reuses it instead of calling the model again."""
+
+    __tablename__ = "job_checkpoint"
+
+    job_id: str = Field(primary_key=True, max_length=32)
+    key: str = Field(primary_key=True, max_length=200)
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    calls: int = 0
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

@@ -1,5 +1,9 @@
 """REST routes that act on one job: cancel, retry, delete.
 
+A retry re-opens a failed or cancelled job, or a completed one with failed items
+(`?items=failed`): its next attempt reuses every checkpointed step, so only what failed
+runs again (store/jobs.py `reopen`).
+
 Each is scoped to the caller's jobs (someone else's job is a 404) and answers 409 when
 the job's state does not allow the action: the store raises JobNotFound,
 IllegalTransition or NotFinished (store/errors.py), web/errors.py answers them.
@@ -17,6 +21,7 @@ from starlette.routing import Route
 from actors import JOB_TYPES
 from store import jobs
 from store.backends import Backends
+from store.errors import InvalidQuery
 from store.models import Job
 from web.auth import owner_of
 from web.jobs_api import backends, enqueue, live_job, submission_limits
@@ -36,6 +41,7 @@ async def cancel_job(request: Request) -> JSONResponse:
 
 async def retry_job(request: Request) -> JSONResponse:
     job_id, b, owner = request.path_params["job_id"], backends(request), owner_of(request)
+    _check_items(request)
     # A retry spends like a new job.
     await run_in_threadpool(submission_limits(request).check, owner)
 
@@ -45,6 +51,14 @@ async def retry_job(request: Request) -> JSONResponse:
         return live_job(b, job)
 
     return JSONResponse(await run_in_threadpool(retry), status_code=202)
+
+
+def _check_items(request: Request) -> None:
+    """`?items=failed` names what every retry does (finished steps are reused from their
+    checkpoints, so only failed items run); no other value is known."""
+    items = request.query_params.get("items")
+    if items is not None and items != "failed":
+        raise InvalidQuery.of_field("items", "items must be 'failed'")
 
 
 def _reopen(b: Backends, job_id: str, owner: str) -> Job:

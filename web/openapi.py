@@ -266,6 +266,16 @@ def _bulk_delete_operation() -> dict[str, Any]:
     }
 
 
+_RETRY_ITEMS = {
+    "name": "items",
+    "in": "query",
+    "required": False,
+    "description": "`failed`: retry the failed items only (what every retry does: finished "
+    "steps are never run again); any other value is a 422",
+    "schema": {"type": "string", "enum": ["failed"]},
+}
+
+
 def _job_actions() -> dict[str, Any]:
     job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
     return {
@@ -282,11 +292,18 @@ def _job_actions() -> dict[str, Any]:
         },
         "/jobs/{job_id}/retry": {
             "post": {
-                "summary": "Run a failed or cancelled job again",
+                "summary": "Run a failed or cancelled job again, or a completed job's failed items",
                 "description": "The job becomes `pending` again (a `status` event says so) "
-                "and gets the type's maximum of attempts more.",
-                "parameters": [job_id],
-                "responses": {"202": _json(_JOB, "pending again"), **_errors(404, 409, 503)},
+                "and gets the type's maximum of attempts more. A completed job whose "
+                "`result.failed_items` is not empty may be retried too: the new attempt runs "
+                "only those items and merges them into the result (steps that finished are "
+                "reused from their checkpoints, see `usage.reused_calls`); any other "
+                "completed job answers 409.",
+                "parameters": [job_id, _RETRY_ITEMS],
+                "responses": {
+                    "202": _json(_JOB, "pending again"),
+                    **_errors(404, 409, 422, 503),
+                },
             }
         },
     }

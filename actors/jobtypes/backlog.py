@@ -8,7 +8,7 @@ tree with its counts; a story whose tasks could not be made is listed in `failed
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -64,11 +64,15 @@ def task_list(size: int) -> type[TaskList]:
 async def run(ctx: JobContext, params: BacklogParams) -> dict[str, Any]:
     await ctx.progress(0, "Generating Epic…", "epic")
     project = f"Project:\n{params.description}"
-    epic = await ctx.llm.json(ask(SYSTEM, f"{project}\n\nWrite its epic."), Epic, stage="epic")
+    epic = await ctx.checkpoint_model(
+        "epic",
+        Epic,
+        lambda: ctx.llm.json(ask(SYSTEM, f"{project}\n\nWrite its epic."), Epic, stage="epic"),
+    )
     stories = await _stories(ctx, params, project, epic)
     done = await _tasks(ctx, params, project, epic, stories)
     tree = [
-        {**story.model_dump(), "tasks": [t.model_dump() for t in done.results.get(index, [])]}
+        {**story.model_dump(), "tasks": done.results.get(index, [])}
         for index, story in enumerate(stories)
     ]
     return {
@@ -88,14 +92,13 @@ async def _stories(ctx: JobContext, params: BacklogParams, project: str, epic: E
         progress = 30 + 30 * (number - 1) / params.stories
         await ctx.progress(progress, f"Generating Stories {number}/{params.stories}…", "stories")
         written = "\n".join(f"- {s.title}" for s in stories) or "(none yet)"
-        story = await ctx.llm.json(
-            ask(
-                SYSTEM,
-                f"{project}\n\nEpic: {epic.model_dump_json()}\nStories so far:\n{written}\n\n"
-                f"Write user story {number} of {params.stories}, different from those above.",
-            ),
-            Story,
-            stage="stories",
+        asked = ask(
+            SYSTEM,
+            f"{project}\n\nEpic: {epic.model_dump_json()}\nStories so far:\n{written}\n\n"
+            f"Write user story {number} of {params.stories}, different from those above.",
+        )
+        story = await ctx.checkpoint_model(
+            f"story/{number}", Story, partial(ctx.llm.json, asked, Story, stage="stories")
         )
         stories.append(story)
     return stories
@@ -103,10 +106,10 @@ async def _stories(ctx: JobContext, params: BacklogParams, project: str, epic: E
 
 async def _tasks(
     ctx: JobContext, params: BacklogParams, project: str, epic: Epic, stories: list[Story]
-) -> FanOutResult[list[Task]]:
+) -> FanOutResult[list[dict[str, Any]]]:
     total = len(stories)
 
-    async def tasks_of(numbered: tuple[int, Story], progress: ItemProgress) -> list[Task]:
+    async def tasks_of(numbered: tuple[int, Story], progress: ItemProgress) -> list[dict[str, Any]]:
         number, story = numbered
         await progress.note(f"Generating Tasks for Story {number}/{total}…", "tasks")
         answer = await ctx.llm.json(
@@ -119,13 +122,14 @@ async def _tasks(
             stage="tasks",
         )
         await progress.step_done(f"Generated Tasks for Story {number}/{total}", "tasks")
-        return answer.tasks
+        return [task.model_dump() for task in answer.tasks]
 
     return await ctx.fan_out(
         list(enumerate(stories, 1)),
         tasks_of,
         span=(60, 100),
         label=lambda _, numbered: f"Story {numbered[0]}/{total}",
+        checkpoint="tasks",
     )
 
 

@@ -3,12 +3,15 @@
 A brief of the theme first (0 → 20), then every item in parallel through its kind's
 stages, one model call each (20 → 90, one step per item and stage: "Generated
 backstories…"), then 90 "Finalizing…". Later stages see what earlier ones produced.
+The brief and each item's stages are checkpointed: a new attempt resumes at the first
+stage that had not finished.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -107,20 +110,26 @@ async def run(ctx: JobContext, params: LoreParams) -> dict[str, Any]:
     stages = STAGES[params.kind]
     one = SINGULAR[params.kind]
     await ctx.progress(0, f"Sketching the world of “{params.theme[:60]}”…", "brief")
-    brief = await ctx.llm.text(
-        ask(
-            "You are a worldbuilding writer. Be concrete and consistent.",
-            f"Write a short brief (five sentences) of a world with this theme: {params.theme}",
+    brief = await ctx.checkpoint(
+        "brief",
+        lambda: ctx.llm.text(
+            ask(
+                "You are a worldbuilding writer. Be concrete and consistent.",
+                f"Write a short brief (five sentences) of a world with this theme: {params.theme}",
+            ),
+            stage="brief",
+            tier="small",
         ),
-        stage="brief",
-        tier="small",
     )
     await ctx.progress(20, f"Generating {params.count} {params.kind}…", stages[0].name)
 
     async def item(index: int, progress: ItemProgress) -> dict[str, Any]:
         fields: dict[str, Any] = {}
         for stage in stages:
-            fields[stage.name] = await _generate(ctx, params, brief, index, fields, stage)
+            fields[stage.name] = await ctx.checkpoint(
+                f"{stage.name}/{index}",
+                partial(_generate, ctx, params, brief, index, dict(fields), stage),
+            )
             await progress.step_done(f"Generated {stage.done}…", stage.name)
         return fields
 

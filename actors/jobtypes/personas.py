@@ -5,7 +5,8 @@ JSON must hold exactly that batch's number of personas; progress moves one step 
 batch ("Generated batch 3/25…"). A failed batch does not stop the others: the job
 completes with what the other batches made and lists the failed ones in
 `result.failed_items` (index, label, the personas it was to make, the error). When
-every batch fails, the job fails.
+every batch fails, the job fails. Each finished batch is checkpointed: a new attempt, or
+a retry of the failed batches through the API, makes only the missing batches.
 """
 
 from __future__ import annotations
@@ -106,7 +107,11 @@ async def run(ctx: JobContext, params: PersonasParams) -> dict[str, Any]:
         ]
 
     done = await ctx.fan_out(
-        plan, one_batch, span=(2, 98), label=lambda _, b: f"batch {b.number}/{total}"
+        plan,
+        one_batch,
+        span=(2, 98),
+        label=lambda _, b: f"batch {b.number}/{total}",
+        checkpoint="batch",  # a retry of the failed batches reuses the others
     )
     for failure in done.failed:
         batch = plan[failure["index"]]

@@ -57,11 +57,15 @@ SYSTEM = "You design business workflows: clear steps, each done by one actor."
 async def run(ctx: JobContext, params: WorkflowParams) -> dict[str, Any]:
     await ctx.progress(0, "Analyzing the requirements…", "analyze")
     with ctx.usage.timed("analyze"):
-        analysis = await ctx.llm.json(
-            ask(SYSTEM, f"Analyze these requirements:\n{params.requirements}"),
+        analysis = await ctx.checkpoint_model(
+            "analyze",
             Analysis,
-            stage="analyze",
-            tier="small",
+            lambda: ctx.llm.json(
+                ask(SYSTEM, f"Analyze these requirements:\n{params.requirements}"),
+                Analysis,
+                stage="analyze",
+                tier="small",
+            ),
         )
     await ctx.progress(30, "Generating the workflow…", "generate")
     spec = schema_of(Workflow)
@@ -71,7 +75,10 @@ async def run(ctx: JobContext, params: WorkflowParams) -> dict[str, Any]:
         "Write the complete workflow, its steps in the order they run.",
     )
     with ctx.usage.timed("generate"):
-        draft = await ctx.llm.stream_text(messages, stage="generate", tier="large", schema=spec)
+        draft = await ctx.checkpoint(
+            "generate",
+            lambda: ctx.llm.stream_text(messages, stage="generate", tier="large", schema=spec),
+        )
     await ctx.progress(90, "Validating the workflow…", "validate")
     with ctx.usage.timed("validate"):
         workflow = await ctx.llm.checked(draft, spec, messages, stage="validate", tier="large")

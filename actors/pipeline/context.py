@@ -4,8 +4,10 @@
     async with ctx.stream("answer") as out: ...            # `output` events
     await ctx.llm.json(messages, Model, stage="plan")      # model calls (pipeline/llm.py)
     done = await ctx.fan_out(items, fn, span=(20, 90))     # parallel items, one progress bar
+    brief = await ctx.checkpoint("brief", lambda: ...)     # saved; reused by later attempts
 
-It is a thin facade: the work is done in `llm.py`, `fanout.py`, `output.py`, `usage.py`.
+It is a thin facade: the work is done in `llm.py`, `fanout.py`, `output.py`, `usage.py`,
+`checkpoints.py`.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
+from actors.pipeline.checkpoints import Checkpoints
 from actors.pipeline.fanout import FanOutResult, ItemProgress, fan_out
 from actors.pipeline.llm import LLM, LLMSetup
 from actors.pipeline.output import OutputStream
@@ -23,13 +28,22 @@ from store.reporter import Reporter
 
 T = TypeVar("T")
 R = TypeVar("R")
+M = TypeVar("M", bound=BaseModel)
 # What a job shows while its provider has no capacity for its model call (capacity.py).
 WAITING_MESSAGE, WAITING_STAGE = "Waiting for model capacity", "waiting_for_model"
 
 
 class JobContext:
-    def __init__(self, job_id: str, attempt: int, reporter: Reporter, setup: LLMSetup) -> None:
+    def __init__(
+        self,
+        job_id: str,
+        attempt: int,
+        reporter: Reporter,
+        setup: LLMSetup,
+        checkpoints: Checkpoints | None = None,
+    ) -> None:
         self.job_id = job_id
+        self.checkpoints = checkpoints or Checkpoints()
         self.attempt = attempt
         self._reporter = reporter
         self._setup = setup
@@ -75,6 +89,24 @@ class JobContext:
 
         return OutputStream(publish)
 
+    async def checkpoint(self, key: str, step: Callable[[], Awaitable[T]]) -> T:
+        """`step()`'s output, saved under `key`; a later attempt gets the saved output
+        without running the step (its model calls count in `usage.reused_calls`)."""
+        try:
+            return await self.checkpoints.run(key, step)
+        finally:
+            self.usage.reused_calls = self.checkpoints.reused_calls
+
+    async def checkpoint_model(
+        self, key: str, schema: type[M], step: Callable[[], Awaitable[M]]
+    ) -> M:
+        """`checkpoint` for a step whose output is a pydantic model (saved as its JSON)."""
+
+        async def dumped() -> dict[str, Any]:
+            return (await step()).model_dump(mode="json")
+
+        return schema.model_validate(await self.checkpoint(key, dumped))
+
     async def fan_out(
         self,
         items: Sequence[T],
@@ -84,11 +116,25 @@ class JobContext:
         steps: int = 1,
         concurrency: int | None = None,
         label: Callable[[int, T], str] = lambda index, _: f"item {index + 1}",
+        checkpoint: str | None = None,
     ) -> FanOutResult[R]:
         """Run `fn(item, progress)` per item in parallel; progress moves through `span`.
 
         `concurrency` defaults to the worker's JOBCAST_LLM_CONCURRENCY. See `fanout.py`.
+        With `checkpoint`, each item's result (JSON) is saved as "<checkpoint>/<index>"
+        and items saved by an earlier attempt are not run again.
         """
+        if checkpoint is not None:
+            pairs = list(enumerate(items))
+            return await fan_out(
+                pairs,
+                await self._resumable(checkpoint, pairs, fn, span[0]),
+                report=self.progress,
+                span=span,
+                steps=steps,
+                concurrency=concurrency or self._setup.concurrency,
+                label=lambda index, pair: label(index, pair[1]),
+            )
         return await fan_out(
             items,
             fn,
@@ -98,6 +144,34 @@ class JobContext:
             concurrency=concurrency or self._setup.concurrency,
             label=label,
         )
+
+    async def _resumable(
+        self,
+        name: str,
+        pairs: list[tuple[int, T]],
+        fn: Callable[[T, ItemProgress], Awaitable[R]],
+        pct: float,
+    ) -> Callable[[tuple[int, T], ItemProgress], Awaitable[R]]:
+        """`fn` with each item's result checkpointed; says how many items are reused."""
+        saved = [f"{name}/{i}" for i, _ in pairs if self.checkpoints.has(f"{name}/{i}")]
+        if saved:
+            calls = self.checkpoints.calls_of(saved)
+            message = f"Reusing {len(saved)} of {len(pairs)} finished items from earlier attempts"
+            await self.progress(pct, message + f" ({calls} model calls not repeated)", None)
+
+        async def item(pair: tuple[int, T], progress: ItemProgress) -> R:
+            index, value = pair
+            return await self.checkpoint(f"{name}/{index}", lambda: fn(value, progress))
+
+        return item
+
+    async def resume_note(self) -> None:
+        """Say what earlier attempts left for this one to reuse (nothing if none)."""
+        saved = list(self.checkpoints.saved)
+        if saved:
+            calls = self.checkpoints.calls_of(saved)
+            message = f"Resuming: {len(saved)} steps finished by earlier attempts are reused"
+            await self.progress(0, message + f" ({calls} model calls)", None)
 
     async def finish_reporting(self) -> None:
         """Copy the last progress to the database row."""

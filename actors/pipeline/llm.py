@@ -25,6 +25,7 @@ from typing import Any, Literal, TypeVar, overload
 from pydantic import BaseModel
 
 from actors.pipeline.capacity import Capacity
+from actors.pipeline.checkpoints import count_call
 from actors.pipeline.errors import InvalidOutput, ProviderBusy
 from actors.pipeline.meter import Meter
 from actors.pipeline.output import OutputStream
@@ -230,6 +231,7 @@ class LLM:
             await reply.aclose()  # closes the model request if it is still open
             cost = self.prices.cost(model, reply.usage.prompt_tokens, reply.usage.completion_tokens)
             self.usage.record(stage, model, reply.usage, time.monotonic() - started, cost)
+            count_call()
             if settle is not None:
                 await settle(reply.usage)
             if self.meter is not None:

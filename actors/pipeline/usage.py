@@ -9,6 +9,8 @@ in parallel each count in full. A phase timed with `timed(stage)` also has `seco
 wall time. `tokens_counted_locally` is true when some server gave no
 usage and we counted the tokens ourselves. `cost` is in US dollars at the worker's price
 table (`JOBCAST_PRICES`, store/prices.py); a model missing from it costs 0.
+`reused_calls` counts the model calls an attempt did not make because an earlier
+attempt's checkpoint had their output (pipeline/checkpoints.py).
 
 Where structured answers were asked for (the job and each such stage):
 
@@ -88,6 +90,7 @@ class UsageTotals:
     total: Tally = field(default_factory=Tally)
     stages: dict[str, StageTally] = field(default_factory=dict)
     counted: bool = False
+    reused_calls: int = 0  # model calls not made again: their steps' saved outputs were reused
 
     def record(
         self, stage: str, model: str, call: Usage, seconds: float, cost: float = 0.0
@@ -120,6 +123,7 @@ class UsageTotals:
             "provider": self.provider,
             **self.total.as_json(),
             "tokens_counted_locally": self.counted,
+            "reused_calls": self.reused_calls,
             "stages": stages,
         }
 

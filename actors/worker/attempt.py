@@ -19,13 +19,14 @@ from typing import Any
 from dramatiq.asyncio import get_event_loop_thread
 from pydantic import ValidationError
 
+from actors.pipeline.checkpoints import Checkpoints
 from actors.pipeline.context import JobContext
 from actors.pipeline.errors import JobError
 from actors.registry import JOB_TYPES, JobType
 from actors.worker.active import ACTIVE, Running
 from actors.worker.metering import meter_for
 from actors.worker.runtime import Runtime
-from store import attempts, jobs
+from store import attempts, checkpoints, jobs
 from store.backends import Backends
 from store.errors import INFRASTRUCTURE_ERRORS, IllegalTransition, StaleAttempt
 from store.models import Job
@@ -77,7 +78,8 @@ async def _pipeline_ending(
 ) -> Ending:
     on_loop()
     reporter = Reporter(rt.backends, rt.events(), job.id, job.attempts)
-    ctx = JobContext(job.id, job.attempts, reporter, rt.llm_of_loop())
+    saved = await _checkpoints(rt.backends, job.id)
+    ctx = JobContext(job.id, job.attempts, reporter, rt.llm_of_loop(), saved)
     ctx.llm.meter = meter_for(rt, job, ctx, reporter)
     pipeline = asyncio.create_task(_run_pipeline(job_type, job, ctx))
     with ACTIVE.track(job.id, job.attempts, pipeline, ctx.stopped) as running:
@@ -93,6 +95,23 @@ async def _pipeline_ending(
     return Ending(pipeline.result(), running, usage)
 
 
+async def _checkpoints(b: Backends, job_id: str) -> Checkpoints:
+    """What earlier attempts of the job saved, and how this one saves its steps."""
+
+    async def save(key: str, value: Any, calls: int) -> None:
+        try:
+            await asyncio.to_thread(checkpoints.save, b, job_id, key, value, calls)
+        except INFRASTRUCTURE_ERRORS as error:  # the step is done: only its reuse is lost
+            log.warning("job %s: checkpoint %s not saved: %s", job_id, key, error)
+
+    try:
+        saved = await asyncio.to_thread(checkpoints.load, b, job_id)
+    except INFRASTRUCTURE_ERRORS as error:  # the attempt can still do the work itself
+        log.warning("job %s: checkpoints not loaded, nothing is reused: %s", job_id, error)
+        saved = {}
+    return Checkpoints(saved, save)
+
+
 async def _run_pipeline(job_type: JobType, job: Job, ctx: JobContext) -> Outcome:
     limit = min(job.time_limit or job_type.time_limit, job_type.time_limit)
     try:
@@ -102,6 +121,7 @@ async def _run_pipeline(job_type: JobType, job: Job, ctx: JobContext) -> Outcome
     scope = asyncio.timeout(limit)
     try:
         async with scope:
+            await ctx.resume_note()
             return await job_type.run(ctx, params)
     except TimeoutError as error:
         if not scope.expired():  # raised by the pipeline itself, not by its time limit

@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import ColumnElement, and_, delete
 from sqlmodel import Session, col, select
 
+from store import checkpoints
 from store.access.listing import has_tag
 from store.backends import Backends
 from store.enqueued import forget_mark
@@ -44,6 +45,7 @@ def _delete_chunk(b: Backends, which: ColumnElement[bool]) -> list[str]:
         job_ids = list(session.exec(select(Job.id).where(which).limit(CHUNK)))
         if job_ids:
             session.execute(delete(IdempotencyKey).where(col(IdempotencyKey.job_id).in_(job_ids)))
+            checkpoints.forget(session, job_ids)
             session.execute(delete(Job).where(col(Job.id).in_(job_ids)))
     return job_ids
 

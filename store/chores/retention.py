@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from store import checkpoints
 from store.access import idempotency
 from store.backends import Backends
 from store.enqueued import forget_mark
@@ -35,6 +36,7 @@ def purge(b: Backends, ttl_s: float, now: datetime | None = None) -> int:
     if job_ids:
         with Session(b.engine) as session, session.begin():
             session.execute(delete(IdempotencyKey).where(col(IdempotencyKey.job_id).in_(job_ids)))
+            checkpoints.forget(session, job_ids)
             session.execute(delete(Job).where(old, col(Job.id).in_(job_ids)))
     for job_id in job_ids:
         try:

@@ -29,7 +29,7 @@ def test_cancel_answers_409_for_a_finished_job_and_404_for_an_unknown_one(
     assert unknown.json()["error"]["code"] == "not_found"
 
 
-def test_only_failed_or_cancelled_jobs_can_be_retried(web_app: InProcess) -> None:
+def test_only_failed_cancelled_or_partly_failed_jobs_can_be_retried(web_app: InProcess) -> None:
     api, b = web_app.client, web_app.backends
     done = jobs.claim(b, web_app.parked().id)
     jobs.complete(b, done.id, done.attempts, {"text": "done"}, {})
@@ -50,6 +50,24 @@ def test_only_failed_or_cancelled_jobs_can_be_retried(web_app: InProcess) -> Non
     }
     assert (again.status_code, again.json()["error"]["code"]) == (409, "conflict")
     assert unknown.status_code == 404
+
+
+def test_a_completed_job_with_failed_items_is_retried_and_its_items_value_is_checked(
+    web_app: InProcess,
+) -> None:
+    api, b = web_app.client, web_app.backends
+    job = jobs.claim(b, web_app.parked().id)
+    failed = [{"index": 1, "label": "batch 2/2", "error": {"code": "llm_error", "message": "x"}}]
+    jobs.complete(b, job.id, job.attempts, {"count": 20, "failed_items": failed}, {})
+
+    bad = api.post(f"/jobs/{job.id}/retry", params={"items": "all"})
+    retried = api.post(f"/jobs/{job.id}/retry", params={"items": "failed"})
+
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "invalid_query"
+    assert retried.status_code == 202, retried.text
+    again = retried.json()
+    assert (again["status"], again["result"], again["progress"]) == ("pending", None, 0)
 
 
 def test_a_finished_job_is_deleted_with_its_redis_keys(web_app: InProcess, redis_url: str) -> None:

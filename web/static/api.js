@@ -40,6 +40,7 @@ export function createApi(getKey) {
     submit: (body) => request("POST", "/jobs", body),
     cancel: (id) => request("POST", `${job(id)}/cancel`),
     retry: (id) => request("POST", `${job(id)}/retry`),
+    retryFailedItems: (id) => request("POST", `${job(id)}/retry?items=failed`),
     remove: (id) => request("DELETE", job(id)),
     usage: () => request("GET", "/usage"),
   };

@@ -119,7 +119,8 @@ async function act(action, id) {
       store.remove(id);
       if (selected === id) window.location.hash = "";
     } else {
-      store.upsert(await (action === "cancel" ? api.cancel(id) : api.retry(id)));
+      const call = { cancel: api.cancel, retry: api.retry, "retry-items": api.retryFailedItems }[action];
+      store.upsert(await call(id));
     }
   } catch (error) {
     notify(error instanceof ApiError ? `${action}: ${error.message}` : String(error));

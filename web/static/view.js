@@ -6,10 +6,18 @@ import { isTerminal } from "./jobcast.js";
 import { badge, progressBar } from "./list.js";
 import { jsonTree, renderResult } from "./render.js";
 
+// A completed job whose result lists failed items can retry just those items.
+const failedItems = (job) => (job.status === "completed" ? job.result?.failed_items?.length ?? 0 : 0);
+
 const ACTIONS = [
-  { action: "cancel", label: "Cancel", when: (s) => !isTerminal(s) },
-  { action: "retry", label: "Retry", when: (s) => s === "failed" || s === "cancelled" },
-  { action: "delete", label: "Delete", when: (s) => isTerminal(s) },
+  { action: "cancel", label: () => "Cancel", when: (job) => !isTerminal(job.status) },
+  { action: "retry", label: () => "Retry", when: (job) => job.status === "failed" || job.status === "cancelled" },
+  {
+    action: "retry-items",
+    label: (job) => `Retry ${failedItems(job)} failed item${failedItems(job) === 1 ? "" : "s"}`,
+    when: (job) => failedItems(job) > 0,
+  },
+  { action: "delete", label: () => "Delete", when: (job) => isTerminal(job.status) },
 ];
 
 export class JobView {
@@ -78,8 +86,8 @@ export class JobView {
   }
 
   #head(job) {
-    const buttons = ACTIONS.filter(({ when }) => when(job.status)).map(({ action, label }) =>
-      h("button", { type: "button", class: action === "delete" ? "danger" : "", dataset: { action }, disabled: this.busy, onclick: () => this.onAction(action, job.id) }, label),
+    const buttons = ACTIONS.filter(({ when }) => when(job)).map(({ action, label }) =>
+      h("button", { type: "button", class: action === "delete" ? "danger" : "", dataset: { action }, disabled: this.busy, onclick: () => this.onAction(action, job.id) }, label(job)),
     );
     const attempts = job.attempts > 1 ? h("span", { class: "attempts" }, `attempt ${job.attempts}`) : null;
     return [
