@@ -10,6 +10,8 @@ Without fair share every one of a's 200 jobs starts first.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +50,13 @@ def _jobs(stack: FaultStack, owner: str, ids: list[str]) -> list[dict[str, Any]]
         return [api.get(f"/jobs/{job_id}").json() for job_id in ids]
 
 
-def _all_started(stack: FaultStack, owner: str, ids: list[str]) -> list[dict[str, Any]] | None:
-    jobs = _jobs(stack, owner, ids)
-    return jobs if all(job["started_at"] for job in jobs) else None
+def _wait_started(stack: FaultStack, owner: str, ids: list[str]) -> list[dict[str, Any]]:
+    def started() -> list[dict[str, Any]] | None:
+        jobs = _jobs(stack, owner, ids)
+        return jobs if all(job["started_at"] for job in jobs) else None
+
+    found: list[dict[str, Any]] = wait_until(started, 30, f"{owner}'s jobs never all started")
+    return found
 
 
 @pytest.mark.timeout(90)
@@ -63,10 +69,7 @@ def test_small_owners_start_before_the_burst(
         with _paused(stack):
             burst = _submit(stack, "a", BURST)
             small = {owner: _submit(stack, owner, SMALL) for owner in ("b", "c")}
-        started = {
-            owner: wait_until(lambda o=owner: _all_started(stack, o, ids), 30, f"{owner} started")
-            for owner, ids in small.items()
-        }
+        started = {owner: _wait_started(stack, owner, ids) for owner, ids in small.items()}
         last_small = max(job["started_at"] for jobs in started.values() for job in jobs)
         big = _jobs(stack, "a", burst)
     finally:
@@ -76,10 +79,10 @@ def test_small_owners_start_before_the_burst(
     assert len(ahead) <= BOUND
 
 
-def _paused(stack: FaultStack) -> Any:
-    from contextlib import ExitStack
-
-    frozen = ExitStack()
-    for worker in stack.workers:
-        frozen.enter_context(stack.paused(worker))
-    return frozen
+@contextlib.contextmanager
+def _paused(stack: FaultStack) -> Iterator[None]:
+    """Every worker frozen, so all the jobs are waiting when the first thread is free."""
+    with contextlib.ExitStack() as frozen:
+        for worker in stack.workers:
+            frozen.enter_context(stack.paused(worker))
+        yield
