@@ -27,6 +27,7 @@ from bench.scenarios import (
     s5_fanout,
     s6_streaming,
     s7_model_calls,
+    s8_fairness,
 )
 from bench.sizes import FULL, SMOKE
 
@@ -38,6 +39,7 @@ SCENARIOS = {
     "S5": s5_fanout.run,
     "S6": s6_streaming.run,
     "S7": s7_model_calls.run,
+    "S8": s8_fairness.run,
 }
 PLOTS = {
     "S4": ("bench-s4-staleness.png", plots.s4_staleness),

@@ -38,6 +38,13 @@ class Sizes:
     s7_ttft: float = 0.3
     s7_tps: float = 50.0
     s7_tokens: int = 300
+    # S8: the large owner's burst, the small owner's jobs and their spacing (s), worker
+    # threads; jobs through the scheduler's Redis steps alone.
+    s8_big: int = 400
+    s8_small: int = 20
+    s8_every_s: float = 0.25
+    s8_threads: int = 8
+    s8_cost_jobs: int = 2000
 
 
 FULL = Sizes()
@@ -61,4 +68,9 @@ SMOKE = replace(
     s6_tokens=20,
     s7_concurrency=10,
     s7_tokens=20,
+    s8_big=16,
+    s8_small=3,
+    s8_every_s=0.05,
+    s8_threads=2,
+    s8_cost_jobs=50,
 )
