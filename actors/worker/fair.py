@@ -99,10 +99,15 @@ def claim_next(
             return None
         assert isinstance(picked, fairshare.Picked)
         SLOTS.hold(picked.job_id, picked.owner)
-        job = claim(b, picked.job_id)
+        try:
+            job = claim(b, picked.job_id)
+        except BaseException:  # a dependency blip: the reconciler sends the job again
+            SLOTS.release(b, picked.job_id)
+            raise
         if job is not None:
             return job
         SLOTS.release(b, picked.job_id)
+    resend(b, ticket_id, 0, 0.0)  # only skipped jobs so far: the ticket stays in play
     return None
 
 

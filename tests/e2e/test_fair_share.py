@@ -18,7 +18,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.faults import FaultStack, start_fault_stack, wait_until
+from tests.faults import (
+    FAST_RECOVERY,
+    FaultStack,
+    start_fault_stack,
+    submit_job,
+    wait_status,
+    wait_until,
+)
 
 KEYS = {owner: f"fair-share-key-{owner}" for owner in "abc"}
 ENV = {
@@ -86,3 +93,21 @@ def _paused(stack: FaultStack) -> Iterator[None]:
         for worker in stack.workers:
             frozen.enter_context(stack.paused(worker))
         yield
+
+
+@pytest.mark.timeout(90)
+def test_a_killed_workers_running_slot_comes_back(tmp_path: Path, redis_url: str) -> None:
+    """One running job per owner: the slot of a job whose worker was SIGKILLed is free
+    again a lease later, so that job (retried) and the owner's next one both complete."""
+    env = {**FAST_RECOVERY, "JOBCAST_FAIR_SHARE": "true", "JOBCAST_MAX_RUNNING": "*=1"}
+    stack = start_fault_stack(tmp_path, redis_url, env, workers=2, threads=2)
+    try:
+        lost = submit_job(stack, "long_chat", {"rounds": 2})
+        wait_status(stack, lost, {"running"})
+        stack.kill_worker(stack.worker_running(lost))
+        after = submit_job(stack, "flaky", {})
+        ended = {job_id: wait_status(stack, job_id, {"completed"}) for job_id in (lost, after)}
+    finally:
+        stack.stop()
+    assert ended[lost]["attempts"] == 2
+    assert ended[after]["attempts"] == 1
