@@ -92,7 +92,10 @@ def claim_next(
     for _ in range(MAX_PICKS):
         picked = fairshare.pick(b, policy, lease_s)
         if picked is None:
+            # A message left over (delivered twice, or its job cancelled): counted as a
+            # duplicate delivery, as without fair share.
             enqueued.received(b, ticket_id)
+            b.redis.incr(b.keys.duplicate_deliveries)
             return None
         if picked == CAPPED:
             resend(b, ticket_id, 0, DEFER_S)
@@ -128,6 +131,9 @@ def claim_or_skip(b: Backends, job_id: str, worker: str) -> Job | None:
     enqueued.received(b, job_id)
     try:
         return jobs.claim(b, job_id, worker=worker)
-    except (JobNotFound, IllegalTransition) as skipped:
-        log.info("job %s: picked but not claimable (%s); next", job_id, skipped)
+    except JobNotFound:
+        log.info("job %s: picked but gone (deleted?); next", job_id)
+        return None
+    except IllegalTransition as already:  # cancelled while waiting, or a second entry
+        log.info("job %s: picked but already %s; next", job_id, already.current)
         return None
