@@ -1,4 +1,4 @@
-"""`python -m bench`: run S1–S8 with their baselines; write docs/BENCHMARKS.md and its plots.
+"""`python -m bench`: run S1–S9 with their baselines; write docs/BENCHMARKS.md and its plots.
 
 python -m bench                        # what `make bench` runs (about 8 minutes)
 python -m bench --sizes smoke --out /tmp/b.md --no-plots   # seconds; the test suite's
@@ -28,6 +28,7 @@ from bench.scenarios import (
     s6_streaming,
     s7_model_calls,
     s8_batch,
+    s9_fairness,
 )
 from bench.sizes import FULL, SMOKE
 
@@ -40,6 +41,7 @@ SCENARIOS = {
     "S6": s6_streaming.run,
     "S7": s7_model_calls.run,
     "S8": s8_batch.run,
+    "S9": s9_fairness.run,
 }
 PLOTS = {
     "S4": ("bench-s4-staleness.png", plots.s4_staleness),

@@ -41,6 +41,13 @@ class Sizes:
     # S8: jobs in one POST /jobs/batch, and how many such requests.
     s8_batch: int = 1000
     s8_requests: int = 20
+    # S9: the large owner's burst, the small owner's jobs and their spacing (s), worker
+    # threads; jobs through the scheduler's Redis steps alone.
+    s9_big: int = 400
+    s9_small: int = 20
+    s9_every_s: float = 0.25
+    s9_threads: int = 8
+    s9_cost_jobs: int = 2000
 
 
 FULL = Sizes()
@@ -66,4 +73,9 @@ SMOKE = replace(
     s7_tokens=20,
     s8_batch=20,
     s8_requests=3,
+    s9_big=16,
+    s9_small=3,
+    s9_every_s=0.05,
+    s9_threads=2,
+    s9_cost_jobs=50,
 )

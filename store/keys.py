@@ -123,5 +123,35 @@ class Keys:
         """Float counter of an owner's spend (USD) in the budget period starting `period`."""
         return f"{self.namespace}:owner:{owner}:spend:{period}"
 
+    @property
+    def fair_prefix(self) -> str:
+        """Prefix of the fair-share keys (store/fairshare.py): `…pending:<owner>` is a
+        sorted set of the owner's waiting jobs, `…running:<owner>` of its running slots
+        scored by their expiry (ms)."""
+        return f"{self.namespace}:fair:"
+
+    def fair_running(self, owner: str) -> str:
+        return f"{self.fair_prefix}running:{owner}"
+
+    @property
+    def fair_owners(self) -> str:
+        """Set of owners with waiting jobs."""
+        return f"{self.fair_prefix}owners"
+
+    @property
+    def fair_order(self) -> str:
+        """Counter giving waiting jobs their submission order."""
+        return f"{self.fair_prefix}order"
+
+    @property
+    def fair_tags(self) -> str:
+        """Hash of owner → finish tag (start-time fair queueing)."""
+        return f"{self.fair_prefix}tags"
+
+    @property
+    def fair_vtime(self) -> str:
+        """The virtual time: the start tag of the last job picked."""
+        return f"{self.fair_prefix}vtime"
+
     def job_keys(self, job_id: str) -> list[str]:
         return [self.seq(job_id), self.log(job_id), self.view(job_id), self.output(job_id)]

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from store.budgets import Budgets, parse_budgets
 from store.errors import ConfigError
+from store.fairshare import FairPolicy, parse_owner_values
 from store.model_limits import ModelLimits, parse_limits
 from store.prices import Prices, parse_prices
 
@@ -116,6 +117,13 @@ class Settings(BaseSettings):
     prices: str = Field(default="", alias="JOBCAST_PRICES")
     budgets: str = Field(default="", alias="JOBCAST_BUDGETS")
 
+    # --- Fair share of the workers across owners (store/fairshare.py, docs/fairness.md) --
+    # Off: each message runs its own job, in queue order. Weights and running caps per
+    # owner, `*` for everyone else: `alice=2,*=1`, `alice=3,*=10` (unset = 1, no cap).
+    fair_share: bool = Field(default=False, alias="JOBCAST_FAIR_SHARE")
+    owner_weights: str = Field(default="", alias="JOBCAST_OWNER_WEIGHTS")
+    max_running: str = Field(default="", alias="JOBCAST_MAX_RUNNING")
+
     # --- Logs: one line per event, `text` (key=value) or `json` --------------------------
     log_format: Literal["text", "json"] = Field(default="text", alias="JOBCAST_LOG_FORMAT")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
@@ -123,6 +131,23 @@ class Settings(BaseSettings):
     )
 
     # --- Checks and derived values -------------------------------------------------------
+    @field_validator("owner_weights")
+    @classmethod
+    def _weights(cls, raw: str) -> str:
+        parse_owner_values(raw, float)
+        return raw
+
+    @field_validator("max_running")
+    @classmethod
+    def _caps(cls, raw: str) -> str:
+        parse_owner_values(raw, int)
+        return raw
+
+    def fair_policy(self) -> FairPolicy:
+        weights = parse_owner_values(self.owner_weights, float)
+        caps = {owner: int(cap) for owner, cap in parse_owner_values(self.max_running, int).items()}
+        return FairPolicy(weights, caps)
+
     @field_validator("llm")
     @classmethod
     def _openai_needs_a_server(cls, llm: str | None, info: ValidationInfo) -> str | None:

@@ -55,6 +55,14 @@ def test_importing_the_app_or_the_actors_connects_to_nothing(module: str) -> Non
             {"JOBCAST_LIMITS": "openai:gpt-4o-mini=rpm:lots"},
             "jobcast: configuration error: JOBCAST_LIMITS: Value error, entry 1: rpm must be",
         ),
+        (
+            {"JOBCAST_MAX_RUNNING": "alice=3,*=lots"},
+            "jobcast: configuration error: JOBCAST_MAX_RUNNING: Value error, '*=lots'",
+        ),
+        (
+            {"JOBCAST_OWNER_WEIGHTS": "alice=-1"},
+            "jobcast: configuration error: JOBCAST_OWNER_WEIGHTS: Value error, 'alice=-1'",
+        ),
     ],
 )
 def test_bad_settings_are_one_line(env: dict[str, str], expected: str) -> None:
@@ -83,3 +91,11 @@ def test_migrate_brings_a_new_database_up_to_date(tmp_path: object) -> None:
     assert run(migrate, DATABASE_URL=url)[0] == 0
     _, stderr = run(WORKER, DATABASE_URL=url, REDIS_URL=f"redis://127.0.0.1:{free_port()}")
     assert "run `make migrate`" not in stderr  # past the schema check, stopped at Redis
+
+
+def test_a_worker_with_a_malformed_running_cap_is_one_line_and_exit_2() -> None:
+    code, stderr = run(WORKER, JOBCAST_MAX_RUNNING="alice")
+    assert code == 2
+    [line] = jobcast_lines(stderr)
+    says = "JOBCAST_MAX_RUNNING: Value error, 'alice' is not owner=value"
+    assert line == f"jobcast: configuration error: {says}"

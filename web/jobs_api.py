@@ -67,7 +67,7 @@ async def submit(request: Request) -> JSONResponse:
 
 def enqueue(b: Backends, job: Job) -> None:
     try:
-        send_job(b, job.id, job.priority)
+        send_job(b, job.id, job.priority, owner=job.owner)
     except RedisError as error:
         # The row is the system of record: the job is accepted and stays pending until
         # a worker's reconciler finds it without a message and sends one.

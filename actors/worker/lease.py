@@ -21,6 +21,7 @@ import logging
 from collections.abc import Callable
 
 from actors.worker.active import ACTIVE
+from actors.worker.fair import SLOTS
 from store import attempts, jobs
 from store.backends import Backends
 from store.errors import INFRASTRUCTURE_ERRORS, IllegalTransition, JobNotFound, StaleAttempt
@@ -73,6 +74,7 @@ class ProcessLease:
             return
         running = ACTIVE.running()
         mine = await asyncio.to_thread(attempts.beat, self.b, self.worker)
+        await asyncio.to_thread(SLOTS.renew, self.b, self.interval * BEATS_PER_LEASE)
         held = ACTIVE.held()
         for job_id, attempt in running.items():
             if mine.get(job_id) != attempt:

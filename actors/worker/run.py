@@ -25,11 +25,13 @@ from actors.broker import broker
 from actors.registry import MAX_TIME_LIMIT_S
 from actors.worker.active import ACTIVE, worker_name
 from actors.worker.attempt import run_attempt
+from actors.worker.fair import SLOTS, add_waiting, claim_next, claim_or_skip, fair_policy
 from actors.worker.lease import ProcessLease
 from actors.worker.runtime import runtime
 from store import enqueued, jobs
 from store.backends import Backends
 from store.errors import INFRASTRUCTURE_ERRORS, IllegalTransition, JobNotFound, NotLost
+from store.fairshare import FairPolicy
 from store.keys import QUEUE, QUEUE_HIGH, QUEUE_LOW
 from store.models import Job, utcnow
 from store.status import JobStatus
@@ -64,6 +66,7 @@ def _run_job(job_id: str) -> None:
         ended = run_attempt(rt, job, on_loop=_on_loop)
     finally:
         ACTIVE.release(job.id, job.attempts)
+        SLOTS.release(rt.backends, job.id)
     if ended is not None and ended.status == JobStatus.RETRYING:
         send_again(rt.backends, ended)
 
@@ -105,8 +108,15 @@ def actor_for(priority: int) -> dramatiq.Actor[[str], Any]:
     return run_job_high if priority > 0 else run_job_low if priority < 0 else run_job
 
 
-def send_job(b: Backends, job_id: str, priority: int = 0, delay_s: float = 0.0) -> None:
-    """Send the job's message (after `delay_s`), marking it as on its way."""
+def send_job(
+    b: Backends, job_id: str, priority: int = 0, delay_s: float = 0.0, owner: str | None = None
+) -> None:
+    """Send the job's message (after `delay_s`), marking it as on its way.
+
+    With fair share on, a job due now (and whose `owner` is given) also joins its
+    owner's pending set first (actors/worker/fair.py).
+    """
+    add_waiting(b, owner, job_id, priority, delay_s)
     enqueued.mark(b, job_id, delay_s)
     delay_ms = int(delay_s * 1000)
     try:
@@ -120,12 +130,15 @@ def send_again(b: Backends, job: Job) -> None:
     """The message of a `retrying` job's next attempt, due at its `retry_at`."""
     delay = (job.retry_at - utcnow()).total_seconds() if job.retry_at else 0.0
     try:
-        send_job(b, job.id, job.priority, max(delay, 0.0))
+        send_job(b, job.id, job.priority, max(delay, 0.0), owner=job.owner)
     except RedisError as error:
         log.warning("job %s: next attempt not sent (%s); the reconciler will", job.id, error)
 
 
 def _claim(b: Backends, job_id: str) -> Job | None:
+    policy = fair_policy()
+    if policy is not None:
+        return _claim_fair(b, policy, job_id)
     enqueued.received(b, job_id)
     try:
         job = jobs.claim(b, job_id, worker=worker_name())
@@ -140,6 +153,23 @@ def _claim(b: Backends, job_id: str) -> Job | None:
         b.redis.incr(b.keys.duplicate_deliveries)
         return None
     ACTIVE.hold(job.id, job.attempts)  # at once, so the lease never finds it unheld
+    return job
+
+
+def _claim_fair(b: Backends, policy: FairPolicy, ticket_id: str) -> Job | None:
+    """The message is a ticket for the next job by fair share (a stale running job is
+    the reconciler's to recover)."""
+    worker = worker_name()
+    job = claim_next(
+        b,
+        policy,
+        ticket_id,
+        runtime().lease_s,
+        claim=lambda b, job_id: claim_or_skip(b, job_id, worker),
+        resend=send_job,
+    )
+    if job is not None:
+        ACTIVE.hold(job.id, job.attempts)
     return job
 
 
