@@ -95,11 +95,12 @@ async def test_a_server_limit_lowered_at_run_time_pauses_every_worker_and_no_job
 ) -> None:
     server.limit_tokens(60, window=WINDOW_S, retry_after=RETRY_AFTER_S)  # below jobcast's
     try:
-        jobs = await run_jobs(limited_stack, server, "lowered", 6)
+        # More jobs than one process has threads, so both worker processes must take some.
+        jobs = await run_jobs(limited_stack, server, "lowered", 12)
     finally:
         server.limit_tokens(SERVER_TOKENS, window=WINDOW_S, retry_after=RETRY_AFTER_S)
-    assert [d.job["status"] for d in jobs] == ["completed"] * 6
-    assert [d.job["attempts"] for d in jobs] == [1] * 6  # the 429s cost no attempt
+    assert [d.job["status"] for d in jobs] == ["completed"] * 12
+    assert [d.job["attempts"] for d in jobs] == [1] * 12  # the 429s cost no attempt
     assert len(workers_that_ran(limited_stack, jobs)) == 2
     seen = server.seen("lowered-")
     refused = [r for r in seen if r.rate_limited]
