@@ -179,8 +179,8 @@ class JobContext:
             await self.progress(0, message + f" ({calls} model calls)", None)
 
     async def save_stage(self, save: SaveStage, result: dict[str, Any]) -> None:
-        """Run the job type's `save` stage on its result (after its own stages)."""
-        await self.progress(self._reporter.progress_value, "Saving the results…", "save")
+        """Run the job type's `save` stage on its result (after its own stages). It
+        reports no progress of its own, so a type's progress events stay as they were."""
         await save(self, result)
 
     async def save_rows(self, model: type[SQLModel], rows: Rows) -> int:

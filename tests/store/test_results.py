@@ -55,7 +55,9 @@ def test_a_backlog_is_saved_as_a_tree_of_items_with_stable_ids(backends: Backend
     task = {"title": "T", "description": "d", "estimate_hours": 1.0}
     story = {"title": "S", "description": "d", "acceptance_criteria": ["a"], "points": 3}
     epic = {"title": "E", "goal": "g", "summary": "s"}
-    result = {"epic": {**epic, "stories": [{**story, "tasks": [task, task]}, {**story, "tasks": []}]}}
+    result = {
+        "epic": {**epic, "stories": [{**story, "tasks": [task, task]}, {**story, "tasks": []}]}
+    }
     assert results.upsert(backends, ResultBacklogItem, backlog_rows(job_id, result)) == 5
     statement = (
         select(ResultBacklogItem.item_id, ResultBacklogItem.parent_id, func.count())
