@@ -66,7 +66,7 @@ def personas_json(first: int, size: int) -> str:
 def saved_personas(stack: Stack, job_id: str) -> list[int]:
     """The persona ids the job's save stage wrote (result_persona), in order."""
     engine = create_engine(stack.env["DATABASE_URL"])
-    statement = select(ResultPersona.persona_id).where(col(ResultPersona.job_id) == job_id)
+    statement = select(col(ResultPersona.persona_id)).where(col(ResultPersona.job_id) == job_id)
     try:
         with Session(engine) as session:
             return sorted(session.execute(statement).scalars())
