@@ -170,6 +170,8 @@ class ResultPersona(SQLModel, table=True):
     name: str = Field(max_length=80)
     gender: str = Field(max_length=20)
     bios: Any = Field(default=None, sa_column=Column(JSON, nullable=False))
+    # Who submitted the job: the rows stay theirs after the job is gone.
+    owner: str = Field(default="anonymous", max_length=200, index=True)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -190,6 +192,7 @@ class ResultCanvasObject(SQLModel, table=True):
     h: int
     text: str = Field(sa_column=Column(Text, nullable=False))
     color: str = Field(max_length=20)
+    owner: str = Field(default="anonymous", max_length=200, index=True)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
@@ -206,6 +209,7 @@ class ResultBacklogItem(SQLModel, table=True):
     parent_id: str | None = Field(default=None, max_length=40)
     title: str = Field(max_length=120)
     details: Any = Field(default=None, sa_column=Column(JSON, nullable=False))
+    owner: str = Field(default="anonymous", max_length=200, index=True)
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )

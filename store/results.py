@@ -19,13 +19,19 @@ from sqlmodel import Session, SQLModel
 from store.backends import Backends
 
 
-def upsert(b: Backends, model: type[SQLModel], rows: Sequence[dict[str, Any]]) -> int:
-    """Insert the rows that are not there yet (by primary key); returns how many were new."""
+def upsert(
+    b: Backends, model: type[SQLModel], rows: Sequence[dict[str, Any]], owner: str | None = None
+) -> int:
+    """Insert the rows that are not there yet (by primary key); returns how many were new.
+
+    `owner` (the job's) fills the table's `owner` column, when it has one."""
     if not rows:
         return 0
-    table: Table = model.__table__  # type: ignore[attr-defined]
+    table: Table = model.__table__  # type: ignore[attr-defined]  # SQLModel types no __table__
     keys = [column.name for column in table.primary_key.columns]
     # Defaults (created_at) come from the model, as the ORM would fill them.
+    if owner is not None and "owner" in table.columns:
+        rows = [{**row, "owner": owner} for row in rows]
     values = [model.model_validate(row).model_dump() for row in rows]
     dialect = postgresql if b.engine.dialect.name == "postgresql" else sqlite
     statement = (

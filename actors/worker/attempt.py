@@ -81,7 +81,9 @@ async def _pipeline_ending(
     on_loop()
     reporter = Reporter(rt.backends, rt.events(), job.id, job.attempts)
     saved = await _checkpoints(rt.backends, job.id)
-    ctx = JobContext(job.id, job.attempts, reporter, rt.llm_of_loop(), saved, _rows(rt.backends))
+    ctx = JobContext(
+        job.id, job.attempts, reporter, rt.llm_of_loop(), saved, _rows(rt.backends, job)
+    )
     ctx.llm.meter = meter_for(rt, job, ctx, reporter)
     pipeline = asyncio.create_task(_run_pipeline(job_type, job, ctx))
     with ACTIVE.track(job.id, job.attempts, pipeline, ctx.stopped) as running:
@@ -114,12 +116,12 @@ async def _checkpoints(b: Backends, job_id: str) -> Checkpoints:
     return Checkpoints(saved, save)
 
 
-def _rows(b: Backends) -> RowWriter:
+def _rows(b: Backends, job: Job) -> RowWriter:
     """How the job's `save` stage writes; a database error fails the attempt as transient
     (the next attempt reuses the checkpoints and saves again, without duplicates)."""
 
     async def write(model: type[SQLModel], rows: Rows) -> int:
-        return await asyncio.to_thread(results.upsert, b, model, rows)
+        return await asyncio.to_thread(results.upsert, b, model, rows, job.owner)
 
     return write
 

@@ -42,7 +42,9 @@ async def test_personas_are_saved_and_kept_after_the_job_is_deleted(
     delete_job(stack, job_id)
     saved = rows(database, ResultPersona, ResultPersona.job_id, job_id)
     expected = [(p["id"], p["name"]) for p in done.job["result"]["personas"]]
-    assert sorted((p.persona_id, p.name) for p in saved) == expected
+    assert sorted((p.persona_id, p.name, p.owner) for p in saved) == [
+        (n, name, "anonymous") for n, name in expected
+    ]
     assert len(expected) == 3
 
 

@@ -71,3 +71,11 @@ def test_a_backlog_is_saved_as_a_tree_of_items_with_stable_ids(backends: Backend
         ("story-1/task-1", "story-1"),
         ("story-1/task-2", "story-1"),
     }
+
+
+def test_rows_carry_the_owner_of_their_job(backends: Backends) -> None:
+    job_id = jobs.create(backends, type="generate_personas", params={"count": 1}).id
+    results.upsert(backends, ResultPersona, persona_rows(job_id, personas(1)), owner="alice")
+    statement = select(col(ResultPersona.owner)).where(col(ResultPersona.job_id) == job_id)
+    with Session(backends.reader) as session:
+        assert list(session.execute(statement).scalars()) == ["alice"]

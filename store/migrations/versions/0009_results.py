@@ -19,8 +19,14 @@ branch_labels = None
 depends_on = None
 
 
-def _created_at() -> sa.Column[object]:
-    return sa.Column("created_at", UTCDateTime(), nullable=False)
+def _owner_and_created_at() -> list[sa.Column[object]]:
+    return [
+        sa.Column("owner", sa.String(length=200), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+    ]
+
+
+TABLES = ("result_persona", "result_canvas_object", "result_backlog_item")
 
 
 def upgrade() -> None:
@@ -31,7 +37,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=80), nullable=False),
         sa.Column("gender", sa.String(length=20), nullable=False),
         sa.Column("bios", sa.JSON(), nullable=False),
-        _created_at(),
+        *_owner_and_created_at(),
     )
     op.create_table(
         "result_canvas_object",
@@ -42,7 +48,7 @@ def upgrade() -> None:
         *(sa.Column(name, sa.Integer(), nullable=False) for name in ("x", "y", "w", "h")),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("color", sa.String(length=20), nullable=False),
-        _created_at(),
+        *_owner_and_created_at(),
     )
     op.create_table(
         "result_backlog_item",
@@ -52,10 +58,12 @@ def upgrade() -> None:
         sa.Column("parent_id", sa.String(length=40), nullable=True),
         sa.Column("title", sa.String(length=120), nullable=False),
         sa.Column("details", sa.JSON(), nullable=False),
-        _created_at(),
+        *_owner_and_created_at(),
     )
+    for table in TABLES:  # a user's saved results, listed by owner
+        op.create_index(f"ix_{table}_owner", table, ["owner"])
 
 
 def downgrade() -> None:
-    for table in ("result_backlog_item", "result_canvas_object", "result_persona"):
+    for table in reversed(TABLES):
         op.drop_table(table)
