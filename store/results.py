@@ -12,11 +12,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 
 from store.backends import Backends
+from store.models import ResultBacklogItem, ResultCanvasObject, ResultPersona
+
+# What `GET /results/{kind}` reads: the table, its job id column and its order.
+KINDS: dict[str, tuple[type[SQLModel], Any, Any]] = {
+    "personas": (ResultPersona, ResultPersona.job_id, ResultPersona.persona_id),
+    "backlog": (ResultBacklogItem, ResultBacklogItem.job_id, ResultBacklogItem.item_id),
+    "canvas": (ResultCanvasObject, ResultCanvasObject.canvas_id, ResultCanvasObject.z),
+}
 
 
 def upsert(
@@ -42,3 +50,17 @@ def upsert(
     )
     with Session(b.engine) as session, session.begin():
         return len(session.execute(statement).all())
+
+
+def saved(b: Backends, kind: str, job_id: str, owner: str) -> list[dict[str, Any]]:
+    """The rows of `kind` that the owner's job saved (none for another owner's job)."""
+    model, job_column, order = KINDS[kind]
+    owner_column = model.owner  # type: ignore[attr-defined]  # every KINDS table has one
+    statement = (
+        select(model)
+        .where(col(job_column) == job_id, col(owner_column) == owner)
+        .order_by(col(order))
+    )
+    with Session(b.reader) as session:
+        rows = session.execute(statement).scalars().all()
+    return [row.model_dump(mode="json", exclude={"owner"}) for row in rows]
