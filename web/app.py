@@ -29,6 +29,7 @@ from web import (
     job_actions,
     jobs_api,
     metrics,
+    results_api,
     usage_api,
 )
 from web.connections import ConnectionCap
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> Starlette:
         *jobs_api.routes,
         *job_actions.routes,
         *usage_api.routes,
+        *results_api.routes,
         *events_ws.routes,
         *health.routes,
         *metrics.routes,

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from actors.pipeline.context import JobContext
 from actors.pipeline.fanout import FanOutResult, ItemProgress
 from actors.pipeline.prompts import ask
+from actors.pipeline.results import Rows, save_rows
 from actors.registry import JobType, register
+from store.models import ResultBacklogItem
 
 SYSTEM = "You are an experienced product owner who writes clear, small, testable work items."
 
@@ -133,6 +135,29 @@ async def _tasks(
     )
 
 
+def backlog_rows(job_id: str, result: dict[str, Any]) -> Rows:
+    """The epic, its stories and their tasks as `result_backlog_item` rows, with ids
+    ("epic", "story-2", "story-2/task-1") that name the same item on every attempt."""
+    epic = dict(result["epic"])
+    stories = epic.pop("stories")
+    rows = [_item(job_id, "epic", "epic", None, epic)]
+    for number, story in enumerate(stories, 1):
+        story = dict(story)
+        story_id = f"story-{number}"
+        for count, task in enumerate(story.pop("tasks"), 1):
+            rows.append(_item(job_id, f"{story_id}/task-{count}", "task", story_id, task))
+        rows.append(_item(job_id, story_id, "story", "epic", story))
+    return rows
+
+
+def _item(
+    job_id: str, item_id: str, kind: str, parent_id: str | None, fields: dict[str, Any]
+) -> dict[str, Any]:
+    details = {k: v for k, v in fields.items() if k != "title"}
+    return {"job_id": job_id, "item_id": item_id, "kind": kind, "parent_id": parent_id,
+            "title": fields["title"], "details": details}  # fmt: skip
+
+
 register(
     JobType(
         name="generate_backlog",
@@ -141,5 +166,6 @@ register(
         params=BacklogParams,
         run=run,
         time_limit=900,
+        save=save_rows(ResultBacklogItem, backlog_rows),
     )
 )

@@ -20,7 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from actors.pipeline.context import JobContext
 from actors.pipeline.fanout import ItemProgress
 from actors.pipeline.prompts import ask
+from actors.pipeline.results import Rows, save_rows
 from actors.registry import JobType, register
+from store.models import ResultPersona
 
 BATCH_SIZE = 20
 MAX_PERSONAS = 500
@@ -127,6 +129,15 @@ async def run(ctx: JobContext, params: PersonasParams) -> dict[str, Any]:
     }
 
 
+def persona_rows(job_id: str, result: dict[str, Any]) -> Rows:
+    """One `result_persona` row per persona, keyed by the job and the persona's number."""
+    return [
+        {"job_id": job_id, "persona_id": p["id"], "name": p["name"], "gender": p["gender"],
+         "bios": p["bios"]}
+        for p in result["personas"]
+    ]  # fmt: skip
+
+
 register(
     JobType(
         name="generate_personas",
@@ -136,5 +147,6 @@ register(
         params=PersonasParams,
         run=run,
         time_limit=1800,
+        save=save_rows(ResultPersona, persona_rows),
     )
 )
