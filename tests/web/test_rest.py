@@ -196,8 +196,10 @@ def test_every_job_type_is_listed_with_its_params_schema(api: TestClient) -> Non
     types = {t["type"]: t for t in api.get("/job-types").json()}
     assert set(types) >= {
         "chat", "generate_lore", "generate_workflow", "generate_personas",
-        "generate_backlog", "create_canvas",
+        "generate_backlog", "create_canvas", "generate_characters", "generate_factions",
+        "generate_settings", "generate_events", "generate_relics", "create_world",
     }  # fmt: skip
+    assert "kind" not in types["create_world"]["params_schema"]["properties"]
     assert types["generate_personas"]["params_schema"]["properties"]["count"]["maximum"] == 500
 
 
