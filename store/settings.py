@@ -20,6 +20,10 @@ from store.model_limits import ModelLimits, parse_limits
 from store.prices import Prices, parse_prices
 
 
+# The platforms a persona has a bio for (actors/jobtypes/personas.py).
+PERSONA_PLATFORMS = frozenset({"facebook", "instagram", "x", "tiktok"})
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
@@ -78,6 +82,16 @@ class Settings(BaseSettings):
     # Between attempts: base * 2^(n-1) seconds, jittered to its upper half, at most max.
     retry_base_s: float = Field(default=2.0, alias="JOBCAST_RETRY_BASE", gt=0)
     retry_max_s: float = Field(default=300.0, alias="JOBCAST_RETRY_MAX", gt=0)
+    # generate_personas: how names are asked for, and one bio instruction per platform
+    # (a JSON object; platforms left out keep their default).
+    persona_name_prompt: str = Field(
+        default="Give each a realistic first name and last name that fit their background.",
+        alias="JOBCAST_PERSONA_NAME_PROMPT",
+        min_length=1,
+    )
+    persona_bio_prompts: dict[str, str] = Field(
+        default_factory=dict, alias="JOBCAST_PERSONA_BIO_PROMPTS"
+    )
 
     # --- Worker processes --------------------------------------------------------------
     # How often a worker reports in, and the longest an idle worker waits before looking
@@ -156,6 +170,14 @@ class Settings(BaseSettings):
         ):
             raise ValueError("openai needs OPENAI_API_KEY (for api.openai.com) or OPENAI_BASE_URL")
         return llm
+
+    @field_validator("persona_bio_prompts")
+    @classmethod
+    def _platforms(cls, prompts: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(prompts) - PERSONA_PLATFORMS)
+        if unknown:
+            raise ValueError(f"unknown platforms {unknown}; known: {sorted(PERSONA_PLATFORMS)}")
+        return prompts
 
     @field_validator("limits")
     @classmethod

@@ -157,6 +157,7 @@ async def test_generate_personas_makes_each_persona_with_a_bio_per_platform(stac
     assert [p["id"] for p in result["personas"]] == [1, 2, 3]
     for persona in result["personas"]:
         assert persona["gender"] in {"female", "male", "non-binary"}
+        assert persona["name"] == f"{persona['first_name']} {persona['last_name']}"
         assert set(persona["bios"]) == {"facebook", "instagram", "x", "tiktok"}
         assert len(persona["bios"]["tiktok"]) <= 80
     assert "Generated batch 1/1…" in [p["message"] for p in done.progress]
