@@ -19,7 +19,6 @@ from store.fairshare import FairPolicy, parse_owner_values
 from store.model_limits import ModelLimits, parse_limits
 from store.prices import Prices, parse_prices
 
-
 # The platforms a persona has a bio for (actors/jobtypes/personas.py).
 PERSONA_PLATFORMS = frozenset({"facebook", "instagram", "x", "tiktok"})
 

@@ -73,7 +73,9 @@ async def run(ctx: JobContext, params: BacklogParams) -> dict[str, Any]:
     )
     await ctx.progress(30, f"Epic created: {epic.title}", "epic")
     stories = await _stories(ctx, params, project, epic)
-    await ctx.progress(60, f"Stories created: {_plural(len(stories), 'story', 'stories')}", "stories")
+    await ctx.progress(
+        60, f"Stories created: {_plural(len(stories), 'story', 'stories')}", "stories"
+    )
     done = await _tasks(ctx, params, project, epic, stories)
     await ctx.progress(100, "Backlog generation complete", "tasks")
     tree = [

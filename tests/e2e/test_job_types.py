@@ -62,7 +62,10 @@ SEED_NAMES = {
 def test_each_lore_kind_runs_under_its_seed_name(stack: Stack) -> None:
     async def all_names() -> list[Finished]:
         return await asyncio.gather(
-            *(run_job(stack, name, {"theme": "a drowned empire", "count": 1}) for name in SEED_NAMES)
+            *(
+                run_job(stack, name, {"theme": "a drowned empire", "count": 1})
+                for name in SEED_NAMES
+            )
         )
 
     for name, done in zip(SEED_NAMES, asyncio.run(all_names()), strict=True):

@@ -188,7 +188,7 @@ def test_job_types_carry_the_json_schema_of_their_params(api: TestClient) -> Non
     types = {t["type"]: t for t in api.get("/job-types").json()}
     schema = types["chat"]["params_schema"]
     assert schema["required"] == ["prompt"]
-    assert set(schema["properties"]) == {"prompt", "system"}
+    assert set(schema["properties"]) == {"prompt", "system", "context"}
     assert types["chat"]["title"] and types["chat"]["description"]
 
 
