@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     # --- Owners, keys and limits -------------------------------------------------------
     # `owner:key` pairs, comma-separated; unset = no auth (development).
     api_keys: str | None = Field(default=None, alias="JOBCAST_API_KEYS")
+    # Owners who may read GET /debug (comma-separated); with keys on, anyone else gets 404.
+    admin_owners: str | None = Field(default=None, alias="JOBCAST_ADMIN_OWNERS")
     # Origins allowed to call the API from a browser page on another origin (CORS) and to
     # open the WebSocket; comma-separated, unset = CORS off / no Origin check.
     cors_origins: str | None = Field(default=None, alias="JOBCAST_CORS_ORIGINS")
@@ -239,6 +241,10 @@ class Settings(BaseSettings):
     @property
     def api_key_pairs(self) -> list[tuple[str, str]]:
         return parse_api_keys(self.api_keys)
+
+    @property
+    def admin_owner_set(self) -> frozenset[str]:
+        return frozenset(split_list(self.admin_owners))
 
     @property
     def cors_origin_list(self) -> list[str]:
