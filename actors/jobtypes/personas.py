@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from actors.pipeline.context import JobContext
 from actors.pipeline.fanout import ItemProgress
@@ -61,6 +61,21 @@ BIO_PROMPTS = {
 class Persona(BaseModel):
     first_name: str = Field(min_length=1, max_length=40)
     last_name: str = Field(min_length=1, max_length=40)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_name(cls, data: Any) -> Any:
+        """A model that answers one `name` (as this type once asked) is taken at its word:
+        the last word is the last name."""
+        if (
+            isinstance(data, dict)
+            and "first_name" not in data
+            and isinstance(data.get("name"), str)
+        ):
+            first, _, last = data["name"].strip().rpartition(" ")
+            return {**data, "first_name": first or last, "last_name": last if first else "-"}
+        return data
+
     gender: Literal["female", "male", "non-binary"]
     bios: Bios
 

@@ -7,7 +7,7 @@ import json
 import pytest
 from pydantic import ValidationError
 
-from actors.jobtypes.personas import PersonasParams, batch_prompt, batches
+from actors.jobtypes.personas import Persona, PersonasParams, batch_prompt, batches
 from store.settings import Settings
 
 
@@ -44,3 +44,9 @@ def test_settings_replace_the_name_prompt_and_a_platform_bio_prompt(
 def test_an_unknown_platform_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ValidationError, match="unknown platforms"):
         prompt(monkeypatch, JOBCAST_PERSONA_BIO_PROMPTS=json.dumps({"myspace": "x"}))
+
+
+def test_an_answer_with_one_name_is_split_into_first_and_last() -> None:
+    bios = {"facebook": "f", "instagram": "i", "x": "x", "tiktok": "t"}
+    persona = Persona.model_validate({"name": "Ada de Vries", "gender": "female", "bios": bios})
+    assert (persona.first_name, persona.last_name) == ("Ada de", "Vries")
