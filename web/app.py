@@ -24,6 +24,7 @@ from store.settings import Settings, redact_url, settings_or_exit
 from web import (
     batches,
     dashboard,
+    debug,
     events_ws,
     health,
     job_actions,
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> Starlette:
         *results_api.routes,
         *events_ws.routes,
         *health.routes,
+        *debug.routes,
         *metrics.routes,
         Route("/openapi.json", openapi, methods=["GET"]),
         *dashboard.routes,
@@ -95,6 +97,7 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
     b = app.state.backends
     quotas = Quotas(b)
     app.state.keyring = Keyring(b, settings.api_key_pairs)
+    app.state.admin_owners = settings.admin_owner_set  # who may read GET /debug
     app.state.submission_limits = SubmissionLimits(
         quotas,
         settings.submit_rate,

@@ -213,6 +213,27 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/debug": {
+            "get": {
+                "summary": "For operators: worker processes, running jobs, recent failures",
+                "description": "Owners in JOBCAST_ADMIN_OWNERS only (open without keys).",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["workers", "jobs", "recent_failures"],
+                            "properties": {
+                                "workers": {"type": "array", "items": {"type": "object"}},
+                                "jobs": {"type": "object"},
+                                "recent_failures": {"type": "array", "items": {"type": "object"}},
+                            },
+                        },
+                        "the cluster now",
+                    ),
+                    **_errors(404),
+                },
+            }
+        },
     }
 
 

@@ -2,7 +2,9 @@
 
 "Generating Epic…" (0–30), then the stories one after another, each seeing the ones
 before it so they do not overlap ("Generating Stories 2/5…", 30–60), then the tasks of
-every story in parallel ("Generating Tasks for Story 3/5…", 60–100). The result is the
+every story in parallel ("Generating Tasks for Story 3/5…", 60–100). Each level's end is
+announced as the seed systems did: "Epic created: <title>" (30), "Stories created: 5
+stories" (60), "Backlog generation complete" (100). The result is the
 tree with its counts; a story whose tasks could not be made is listed in `failed_items`.
 """
 
@@ -71,8 +73,13 @@ async def run(ctx: JobContext, params: BacklogParams) -> dict[str, Any]:
         Epic,
         lambda: ctx.llm.json(ask(SYSTEM, f"{project}\n\nWrite its epic."), Epic, stage="epic"),
     )
+    await ctx.progress(30, f"Epic created: {epic.title}", "epic")
     stories = await _stories(ctx, params, project, epic)
+    await ctx.progress(
+        60, f"Stories created: {_plural(len(stories), 'story', 'stories')}", "stories"
+    )
     done = await _tasks(ctx, params, project, epic, stories)
+    await ctx.progress(100, "Backlog generation complete", "tasks")
     tree = [
         {**story.model_dump(), "tasks": done.results.get(index, [])}
         for index, story in enumerate(stories)
@@ -86,6 +93,10 @@ async def run(ctx: JobContext, params: BacklogParams) -> dict[str, Any]:
         },
         "failed_items": done.failed,
     }
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 async def _stories(ctx: JobContext, params: BacklogParams, project: str, epic: Epic) -> list[Story]:
