@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from actors.pipeline.context import JobContext
+    from actors.pipeline.results import SaveStage
 
 Pipeline = Callable[["JobContext", Any], Awaitable[dict[str, Any]]]
 
@@ -30,6 +31,8 @@ class JobType:
     time_limit: int = 600
     # Attempts before a job that keeps failing transiently (or losing its worker) fails.
     max_attempts: int = 3
+    # Saves the result where it outlives the job, after `run` (actors/pipeline/results.py).
+    save: SaveStage | None = None
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -154,3 +154,62 @@ class JobCheckpoint(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
+
+
+# Saved results (store/results.py): rows that outlive their job, so no foreign key to it
+# and nothing deletes them with the job. Each row is keyed by its job and its own id.
+
+
+class ResultPersona(SQLModel, table=True):
+    """A persona made by a `generate_personas` job."""
+
+    __tablename__ = "result_persona"
+
+    job_id: str = Field(primary_key=True, max_length=32)
+    persona_id: int = Field(primary_key=True)
+    name: str = Field(max_length=200)
+    gender: str = Field(max_length=20)
+    bios: Any = Field(default=None, sa_column=Column(JSON, nullable=False))
+    # Who submitted the job: the rows stay theirs after the job is gone.
+    owner: str = Field(default="anonymous", max_length=200, index=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class ResultCanvasObject(SQLModel, table=True):
+    """An object of the canvas a `create_canvas` job drew (the canvas id is the job id)."""
+
+    __tablename__ = "result_canvas_object"
+
+    canvas_id: str = Field(primary_key=True, max_length=32)
+    object_id: str = Field(primary_key=True, max_length=40)
+    z: int
+    kind: str = Field(max_length=20)
+    x: int
+    y: int
+    w: int
+    h: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    color: str = Field(max_length=20)
+    owner: str = Field(default="anonymous", max_length=200, index=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class ResultBacklogItem(SQLModel, table=True):
+    """An epic, story or task of a `generate_backlog` job; `parent_id` builds the tree."""
+
+    __tablename__ = "result_backlog_item"
+
+    job_id: str = Field(primary_key=True, max_length=32)
+    item_id: str = Field(primary_key=True, max_length=40)  # "epic", "story-2", "story-2/task-1"
+    kind: str = Field(max_length=10)  # epic | story | task
+    parent_id: str | None = Field(default=None, max_length=40)
+    title: str = Field(max_length=120)
+    details: Any = Field(default=None, sa_column=Column(JSON, nullable=False))
+    owner: str = Field(default="anonymous", max_length=200, index=True)
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )

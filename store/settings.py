@@ -19,6 +19,9 @@ from store.fairshare import FairPolicy, parse_owner_values
 from store.model_limits import ModelLimits, parse_limits
 from store.prices import Prices, parse_prices
 
+# The platforms a persona has a bio for (actors/jobtypes/personas.py).
+PERSONA_PLATFORMS = frozenset({"facebook", "instagram", "x", "tiktok"})
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
@@ -78,6 +81,16 @@ class Settings(BaseSettings):
     # Between attempts: base * 2^(n-1) seconds, jittered to its upper half, at most max.
     retry_base_s: float = Field(default=2.0, alias="JOBCAST_RETRY_BASE", gt=0)
     retry_max_s: float = Field(default=300.0, alias="JOBCAST_RETRY_MAX", gt=0)
+    # generate_personas: how names are asked for, and one bio instruction per platform
+    # (a JSON object; platforms left out keep their default).
+    persona_name_prompt: str = Field(
+        default="Give each a realistic first name and last name that fit their background.",
+        alias="JOBCAST_PERSONA_NAME_PROMPT",
+        min_length=1,
+    )
+    persona_bio_prompts: dict[str, str] = Field(
+        default_factory=dict, alias="JOBCAST_PERSONA_BIO_PROMPTS"
+    )
 
     # --- Worker processes --------------------------------------------------------------
     # How often a worker reports in, and the longest an idle worker waits before looking
@@ -100,6 +113,8 @@ class Settings(BaseSettings):
     # --- Owners, keys and limits -------------------------------------------------------
     # `owner:key` pairs, comma-separated; unset = no auth (development).
     api_keys: str | None = Field(default=None, alias="JOBCAST_API_KEYS")
+    # Owners who may read GET /debug (comma-separated); with keys on, anyone else gets 404.
+    admin_owners: str | None = Field(default=None, alias="JOBCAST_ADMIN_OWNERS")
     # Origins allowed to call the API from a browser page on another origin (CORS) and to
     # open the WebSocket; comma-separated, unset = CORS off / no Origin check.
     cors_origins: str | None = Field(default=None, alias="JOBCAST_CORS_ORIGINS")
@@ -156,6 +171,14 @@ class Settings(BaseSettings):
         ):
             raise ValueError("openai needs OPENAI_API_KEY (for api.openai.com) or OPENAI_BASE_URL")
         return llm
+
+    @field_validator("persona_bio_prompts")
+    @classmethod
+    def _platforms(cls, prompts: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(prompts) - PERSONA_PLATFORMS)
+        if unknown:
+            raise ValueError(f"unknown platforms {unknown}; known: {sorted(PERSONA_PLATFORMS)}")
+        return prompts
 
     @field_validator("limits")
     @classmethod
@@ -218,6 +241,10 @@ class Settings(BaseSettings):
     @property
     def api_key_pairs(self) -> list[tuple[str, str]]:
         return parse_api_keys(self.api_keys)
+
+    @property
+    def admin_owner_set(self) -> frozenset[str]:
+        return frozenset(split_list(self.admin_owners))
 
     @property
     def cors_origin_list(self) -> list[str]:

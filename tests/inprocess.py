@@ -110,6 +110,7 @@ def keyed_app(sqlite_url: str, redis_url: str, namespace: str) -> Iterator[InPro
         JOBCAST_API_KEYS=",".join(f"{owner}:{key}" for owner, key in keys.items()),
         JOBCAST_CORS_ORIGINS=ALLOWED_ORIGIN,
         JOBCAST_WS_ORIGINS=ALLOWED_ORIGIN,
+        JOBCAST_ADMIN_OWNERS=OWNERS[0],  # may read GET /debug
     )
     app = create_app(settings)
     with TestClient(app) as client:

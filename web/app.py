@@ -24,11 +24,13 @@ from store.settings import Settings, redact_url, settings_or_exit
 from web import (
     batches,
     dashboard,
+    debug,
     events_ws,
     health,
     job_actions,
     jobs_api,
     metrics,
+    results_api,
     usage_api,
 )
 from web.connections import ConnectionCap
@@ -73,8 +75,10 @@ def create_app(settings: Settings) -> Starlette:
         *jobs_api.routes,
         *job_actions.routes,
         *usage_api.routes,
+        *results_api.routes,
         *events_ws.routes,
         *health.routes,
+        *debug.routes,
         *metrics.routes,
         Route("/openapi.json", openapi, methods=["GET"]),
         *dashboard.routes,
@@ -93,6 +97,7 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
     b = app.state.backends
     quotas = Quotas(b)
     app.state.keyring = Keyring(b, settings.api_key_pairs)
+    app.state.admin_owners = settings.admin_owner_set  # who may read GET /debug
     app.state.submission_limits = SubmissionLimits(
         quotas,
         settings.submit_rate,

@@ -178,6 +178,7 @@ def _paths() -> dict[str, Any]:
         },
         **_job_actions(),
         "/usage": _usage_path(),
+        "/results/{kind}": _results_path(),
         "/job-types": {
             "get": {
                 "summary": "Job types with the JSON Schema of their params",
@@ -209,6 +210,27 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json({"type": "object"}, "healthy"),
                     "503": _json({"type": "object"}, "a dependency is down or no worker"),
+                },
+            }
+        },
+        "/debug": {
+            "get": {
+                "summary": "For operators: worker processes, running jobs, recent failures",
+                "description": "Owners in JOBCAST_ADMIN_OWNERS only (open without keys).",
+                "responses": {
+                    "200": _json(
+                        {
+                            "type": "object",
+                            "required": ["workers", "jobs", "recent_failures"],
+                            "properties": {
+                                "workers": {"type": "array", "items": {"type": "object"}},
+                                "jobs": {"type": "object"},
+                                "recent_failures": {"type": "array", "items": {"type": "object"}},
+                            },
+                        },
+                        "the cluster now",
+                    ),
+                    **_errors(404),
                 },
             }
         },
@@ -352,6 +374,26 @@ def _usage_path() -> dict[str, Any]:
             "description": description,
             "parameters": [{"name": "period", "in": "query", "schema": period}],
             "responses": {"200": _json(body, "spend"), **_errors(422, 503)},
+        }
+    }
+
+
+def _results_path() -> dict[str, Any]:
+    kind = {"type": "string", "enum": ["personas", "backlog", "canvas"]}
+    job_id = {"type": "string", "minLength": 1, "maxLength": 32}
+    body = {
+        "type": "object",
+        "properties": {"job_id": {"type": "string"}, "kind": kind, "items": {"type": "array"}},
+    }
+    return {
+        "get": {
+            "summary": "The rows a job saved (docs/results.md), also after it was deleted",
+            "description": "Only the caller's own: another owner's job reads as no items.",
+            "parameters": [
+                {"name": "kind", "in": "path", "required": True, "schema": kind},
+                {"name": "job_id", "in": "query", "required": True, "schema": job_id},
+            ],
+            "responses": {"200": _json(body, "saved rows"), **_errors(404, 422, 503)},
         }
     }
 

@@ -2,7 +2,9 @@
 
 "Generating Epic…" (0–30), then the stories one after another, each seeing the ones
 before it so they do not overlap ("Generating Stories 2/5…", 30–60), then the tasks of
-every story in parallel ("Generating Tasks for Story 3/5…", 60–100). The result is the
+every story in parallel ("Generating Tasks for Story 3/5…", 60–100). Each level's end is
+announced as the seed systems did: "Epic created: <title>" (30), "Stories created: 5
+stories" (60), "Backlog generation complete" (100). The result is the
 tree with its counts; a story whose tasks could not be made is listed in `failed_items`.
 """
 
@@ -16,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from actors.pipeline.context import JobContext
 from actors.pipeline.fanout import FanOutResult, ItemProgress
 from actors.pipeline.prompts import ask
+from actors.pipeline.results import Rows, save_rows
 from actors.registry import JobType, register
+from store.models import ResultBacklogItem
 
 SYSTEM = "You are an experienced product owner who writes clear, small, testable work items."
 
@@ -69,8 +73,13 @@ async def run(ctx: JobContext, params: BacklogParams) -> dict[str, Any]:
         Epic,
         lambda: ctx.llm.json(ask(SYSTEM, f"{project}\n\nWrite its epic."), Epic, stage="epic"),
     )
+    await ctx.progress(30, f"Epic created: {epic.title}", "epic")
     stories = await _stories(ctx, params, project, epic)
+    await ctx.progress(
+        60, f"Stories created: {_plural(len(stories), 'story', 'stories')}", "stories"
+    )
     done = await _tasks(ctx, params, project, epic, stories)
+    await ctx.progress(100, "Backlog generation complete", "tasks")
     tree = [
         {**story.model_dump(), "tasks": done.results.get(index, [])}
         for index, story in enumerate(stories)
@@ -84,6 +93,10 @@ async def run(ctx: JobContext, params: BacklogParams) -> dict[str, Any]:
         },
         "failed_items": done.failed,
     }
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 async def _stories(ctx: JobContext, params: BacklogParams, project: str, epic: Epic) -> list[Story]:
@@ -133,6 +146,29 @@ async def _tasks(
     )
 
 
+def backlog_rows(job_id: str, result: dict[str, Any]) -> Rows:
+    """The epic, its stories and their tasks as `result_backlog_item` rows, with ids
+    ("epic", "story-2", "story-2/task-1") that name the same item on every attempt."""
+    epic = dict(result["epic"])
+    stories = epic.pop("stories")
+    rows = [_item(job_id, "epic", "epic", None, epic)]
+    for number, story in enumerate(stories, 1):
+        story = dict(story)
+        story_id = f"story-{number}"
+        for count, task in enumerate(story.pop("tasks"), 1):
+            rows.append(_item(job_id, f"{story_id}/task-{count}", "task", story_id, task))
+        rows.append(_item(job_id, story_id, "story", "epic", story))
+    return rows
+
+
+def _item(
+    job_id: str, item_id: str, kind: str, parent_id: str | None, fields: dict[str, Any]
+) -> dict[str, Any]:
+    details = {k: v for k, v in fields.items() if k != "title"}
+    return {"job_id": job_id, "item_id": item_id, "kind": kind, "parent_id": parent_id,
+            "title": fields["title"], "details": details}  # fmt: skip
+
+
 register(
     JobType(
         name="generate_backlog",
@@ -141,5 +177,6 @@ register(
         params=BacklogParams,
         run=run,
         time_limit=900,
+        save=save_rows(ResultBacklogItem, backlog_rows),
     )
 )

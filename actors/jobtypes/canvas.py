@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from actors.pipeline.context import JobContext
 from actors.pipeline.prompts import ask
+from actors.pipeline.results import Rows, save_rows
 from actors.registry import JobType, register
+from store.models import ResultCanvasObject
 
 KINDS = ["rect", "ellipse", "line", "arrow", "text"]
 PALETTE = [
@@ -120,6 +122,14 @@ def fit(obj: dict[str, Any], width: int, height: int) -> dict[str, Any] | None:
     return {**o.model_dump(), "w": w, "h": h}
 
 
+def object_rows(job_id: str, result: dict[str, Any]) -> Rows:
+    """One `result_canvas_object` row per object; the canvas id is the job id."""
+    return [
+        {"canvas_id": job_id, "object_id": obj["id"], **{k: v for k, v in obj.items() if k != "id"}}
+        for obj in result["objects"]
+    ]
+
+
 register(
     JobType(
         name="create_canvas",
@@ -129,5 +139,6 @@ register(
         params=CanvasParams,
         run=run,
         time_limit=300,
+        save=save_rows(ResultCanvasObject, object_rows),
     )
 )

@@ -1,10 +1,14 @@
-"""`generate_lore`: characters, factions, settings, events or relics for a theme.
+"""`generate_lore`: characters, factions, settings, events, relics or worlds for a theme.
 
 A brief of the theme first (0 → 20), then every item in parallel through its kind's
 stages, one model call each (20 → 90, one step per item and stage: "Generated
 backstories…"), then 90 "Finalizing…". Later stages see what earlier ones produced.
 The brief and each item's stages are checkpointed: a new attempt resumes at the first
 stage that had not finished.
+
+Each kind is also a job type of its own, with the kind fixed: `generate_characters`,
+`generate_factions`, `generate_settings`, `generate_events`, `generate_relics` and
+`create_world` (the names the seed systems submit).
 """
 
 from __future__ import annotations
@@ -14,20 +18,21 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from actors.pipeline.context import JobContext
 from actors.pipeline.fanout import ItemProgress
 from actors.pipeline.prompts import ask
 from actors.registry import JobType, register
 
-Kind = Literal["characters", "factions", "settings", "events", "relics"]
+Kind = Literal["characters", "factions", "settings", "events", "relics", "worlds"]
 SINGULAR = {
     "characters": "character",
     "factions": "faction",
     "settings": "setting",
     "events": "event",
     "relics": "relic",
+    "worlds": "world",
 }
 
 
@@ -63,6 +68,19 @@ class Stats(BaseModel):
     intelligence: int = Field(ge=1, le=20)
     wisdom: int = Field(ge=1, le=20)
     charisma: int = Field(ge=1, le=20)
+
+
+class Place(BaseModel):
+    name: str = Field(min_length=1, max_length=80)
+    description: str = Field(min_length=1, max_length=600)
+
+
+class Regions(BaseModel):
+    regions: list[Place] = Field(min_length=2, max_length=5)
+
+
+class Factions(BaseModel):
+    factions: list[Place] = Field(min_length=2, max_length=5)
 
 
 @dataclass(frozen=True)
@@ -103,6 +121,12 @@ STAGES: dict[str, tuple[Stage, ...]] = {
     ),
     "events": (NAME, DESCRIPTION, Stage("impact", "impacts", "Describe its consequences.")),
     "relics": (NAME, DESCRIPTION, HISTORY),
+    "worlds": (
+        NAME,
+        Stage("regions", "regions", "List two to five regions, each with a description.", Regions),
+        Stage("factions", "factions", "List two to five factions that vie in it.", Factions),
+        HISTORY,
+    ),
 }
 
 
@@ -175,10 +199,54 @@ register(
     JobType(
         name="generate_lore",
         title="Generate lore",
-        description="Characters, factions, settings, events or relics for a theme, "
+        description="Characters, factions, settings, events, relics or worlds for a theme, "
         "each item through its own stages, in parallel.",
         params=LoreParams,
         run=run,
         time_limit=900,
     )
 )
+
+
+# The kinds as job types of their own: the seed systems' names, `kind` fixed by the name.
+ALIASES: dict[str, tuple[Kind, str]] = {
+    "generate_characters": ("characters", "Generate characters"),
+    "generate_factions": ("factions", "Generate factions"),
+    "generate_settings": ("settings", "Generate settings"),
+    "generate_events": ("events", "Generate events"),
+    "generate_relics": ("relics", "Generate relics"),
+    "create_world": ("worlds", "Create a world"),
+}
+
+
+def _alias_params(kind: Kind) -> type[BaseModel]:
+    """LoreParams without `kind`; a world is one by default, the other kinds three."""
+    default = 1 if kind == "worlds" else 3
+    return create_model(
+        f"{kind.capitalize()}Params",
+        __config__=ConfigDict(extra="forbid"),
+        theme=(str, Field(min_length=1, max_length=500, description="The world or genre")),
+        count=(int, Field(default=default, ge=1, le=10, description="How many, in parallel")),
+    )
+
+
+def _alias_run(kind: Kind) -> Any:
+    async def run_kind(ctx: JobContext, params: BaseModel) -> dict[str, Any]:
+        return await run(ctx, LoreParams(kind=kind, **params.model_dump()))
+
+    return run_kind
+
+
+for _name, (_kind, _title) in ALIASES.items():
+    register(
+        JobType(
+            name=_name,
+            title=_title,
+            description=f"`generate_lore` with kind `{_kind}`: "
+            + ", ".join(stage.name for stage in STAGES[_kind])
+            + f" for each {SINGULAR[_kind]}, in parallel.",
+            params=_alias_params(_kind),
+            run=_alias_run(_kind),
+            time_limit=900,
+        )
+    )

@@ -5,9 +5,10 @@
     await ctx.llm.json(messages, Model, stage="plan")      # model calls (pipeline/llm.py)
     done = await ctx.fan_out(items, fn, span=(20, 90))     # parallel items, one progress bar
     brief = await ctx.checkpoint("brief", lambda: ...)     # saved; reused by later attempts
+    await ctx.save_rows(MyRow, rows)                       # results that outlive the job
 
 It is a thin facade: the work is done in `llm.py`, `fanout.py`, `output.py`, `usage.py`,
-`checkpoints.py`.
+`checkpoints.py`, `results.py`.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
+from sqlmodel import SQLModel
 
 from actors.pipeline.checkpoints import Checkpoints
 from actors.pipeline.fanout import FanOutResult, ItemProgress, fan_out
 from actors.pipeline.llm import LLM, LLMSetup
 from actors.pipeline.output import OutputStream
+from actors.pipeline.results import Rows, RowWriter, SaveStage, not_writable
 from actors.pipeline.usage import UsageTotals
 from store.reporter import Reporter
 
@@ -41,8 +44,10 @@ class JobContext:
         reporter: Reporter,
         setup: LLMSetup,
         checkpoints: Checkpoints | None = None,
+        rows: RowWriter = not_writable,
     ) -> None:
         self.job_id = job_id
+        self._rows = rows
         self.checkpoints = checkpoints or Checkpoints()
         self.attempt = attempt
         self._reporter = reporter
@@ -172,6 +177,16 @@ class JobContext:
             calls = self.checkpoints.calls_of(saved)
             message = f"Resuming: {len(saved)} steps finished by earlier attempts are reused"
             await self.progress(0, message + f" ({calls} model calls)", None)
+
+    async def save_stage(self, save: SaveStage, result: dict[str, Any]) -> None:
+        """Run the job type's `save` stage on its result (after its own stages). It
+        reports no progress of its own, so a type's progress events stay as they were."""
+        await save(self, result)
+
+    async def save_rows(self, model: type[SQLModel], rows: Rows) -> int:
+        """Write rows that outlive the job; a row whose key is already there is kept
+        as it is (a retry or a duplicate writes nothing twice). Returns how many were new."""
+        return await self._rows(model, rows)
 
     async def finish_reporting(self) -> None:
         """Copy the last progress to the database row."""

@@ -18,15 +18,17 @@ from typing import Any
 
 from dramatiq.asyncio import get_event_loop_thread
 from pydantic import ValidationError
+from sqlmodel import SQLModel
 
 from actors.pipeline.checkpoints import Checkpoints
 from actors.pipeline.context import JobContext
 from actors.pipeline.errors import JobError
+from actors.pipeline.results import Rows, RowWriter
 from actors.registry import JOB_TYPES, JobType
 from actors.worker.active import ACTIVE, Running
 from actors.worker.metering import meter_for
 from actors.worker.runtime import Runtime
-from store import attempts, checkpoints, jobs
+from store import attempts, checkpoints, jobs, results
 from store.backends import Backends
 from store.errors import INFRASTRUCTURE_ERRORS, IllegalTransition, StaleAttempt
 from store.models import Job
@@ -79,7 +81,9 @@ async def _pipeline_ending(
     on_loop()
     reporter = Reporter(rt.backends, rt.events(), job.id, job.attempts)
     saved = await _checkpoints(rt.backends, job.id)
-    ctx = JobContext(job.id, job.attempts, reporter, rt.llm_of_loop(), saved)
+    ctx = JobContext(
+        job.id, job.attempts, reporter, rt.llm_of_loop(), saved, _rows(rt.backends, job)
+    )
     ctx.llm.meter = meter_for(rt, job, ctx, reporter)
     pipeline = asyncio.create_task(_run_pipeline(job_type, job, ctx))
     with ACTIVE.track(job.id, job.attempts, pipeline, ctx.stopped) as running:
@@ -112,6 +116,16 @@ async def _checkpoints(b: Backends, job_id: str) -> Checkpoints:
     return Checkpoints(saved, save)
 
 
+def _rows(b: Backends, job: Job) -> RowWriter:
+    """How the job's `save` stage writes; a database error fails the attempt as transient
+    (the next attempt reuses the checkpoints and saves again, without duplicates)."""
+
+    async def write(model: type[SQLModel], rows: Rows) -> int:
+        return await asyncio.to_thread(results.upsert, b, model, rows, job.owner)
+
+    return write
+
+
 async def _run_pipeline(job_type: JobType, job: Job, ctx: JobContext) -> Outcome:
     limit = min(job.time_limit or job_type.time_limit, job_type.time_limit)
     try:
@@ -122,7 +136,10 @@ async def _run_pipeline(job_type: JobType, job: Job, ctx: JobContext) -> Outcome
     try:
         async with scope:
             await ctx.resume_note()
-            return await job_type.run(ctx, params)
+            result = await job_type.run(ctx, params)
+            if job_type.save is not None:
+                await ctx.save_stage(job_type.save, result)
+            return result
     except TimeoutError as error:
         if not scope.expired():  # raised by the pipeline itself, not by its time limit
             return _crashed(job, error)

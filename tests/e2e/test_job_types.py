@@ -48,6 +48,44 @@ def lore_jobs(stack: Stack) -> dict[str, Finished]:
     return dict(zip(LORE_COUNT, asyncio.run(all_kinds()), strict=True))
 
 
+# The seed systems' own type names: each a lore kind, `kind` fixed by the name.
+SEED_NAMES = {
+    "generate_characters": "characters",
+    "generate_factions": "factions",
+    "generate_settings": "settings",
+    "generate_events": "events",
+    "generate_relics": "relics",
+    "create_world": "worlds",
+}
+
+
+def test_each_lore_kind_runs_under_its_seed_name(stack: Stack) -> None:
+    async def all_names() -> list[Finished]:
+        return await asyncio.gather(
+            *(
+                run_job(stack, name, {"theme": "a drowned empire", "count": 1})
+                for name in SEED_NAMES
+            )
+        )
+
+    for name, done in zip(SEED_NAMES, asyncio.run(all_names()), strict=True):
+        result = assert_completed(done)
+        kind = SEED_NAMES[name]
+        assert (done.job["type"], result["kind"], len(result["items"])) == (name, kind, 1)
+        stages = LORE_STAGES.get(kind, ["name", "regions", "factions", "history"])
+        assert list(result["items"][0]) == stages
+
+
+def test_create_world_has_named_regions_and_factions(stack: Stack) -> None:
+    done = asyncio.run(run_job(stack, "create_world", {"theme": "islands of glass"}))
+    world = assert_completed(done)["items"][0]
+    assert isinstance(world["name"], str) and world["history"]
+    for part in ("regions", "factions"):
+        assert 2 <= len(world[part]) <= 5
+        assert all(place["name"] and place["description"] for place in world[part])
+    assert "Generated regions…" in {p["message"] for p in done.progress}
+
+
 @pytest.mark.parametrize("kind", LORE_STAGES)
 def test_generate_lore_moves_through_items_times_stages(
     lore_jobs: dict[str, Finished], kind: str
@@ -122,6 +160,7 @@ async def test_generate_personas_makes_each_persona_with_a_bio_per_platform(stac
     assert [p["id"] for p in result["personas"]] == [1, 2, 3]
     for persona in result["personas"]:
         assert persona["gender"] in {"female", "male", "non-binary"}
+        assert persona["name"] == f"{persona['first_name']} {persona['last_name']}"
         assert set(persona["bios"]) == {"facebook", "instagram", "x", "tiktok"}
         assert len(persona["bios"]["tiktok"]) <= 80
     assert "Generated batch 1/1…" in [p["message"] for p in done.progress]
@@ -132,17 +171,21 @@ async def test_generate_backlog_goes_epic_then_stories_then_tasks(stack: Stack) 
     done = await run_job(stack, "generate_backlog", params)
     result = assert_completed(done)
     seen = [(p["progress"], p["message"]) for p in done.progress]
-    assert seen[:3] == [
+    title = result["epic"]["title"]
+    assert seen[:4] == [
         (0, "Generating Epic…"),
+        (30, f"Epic created: {title}"),
         (30, "Generating Stories 1/2…"),
         (45, "Generating Stories 2/2…"),
     ]
-    tasks = [(pct, m) for pct, m in seen[3:] if m.startswith("Generating Tasks for Story")]
+    assert seen[4] == (60, "Stories created: 2 stories")
+    assert seen[-1] == (99, "Backlog generation complete")
+    tasks = [(pct, m) for pct, m in seen[5:] if m.startswith("Generating Tasks for Story")]
     assert sorted(m for _, m in tasks) == [
         "Generating Tasks for Story 1/2…",
         "Generating Tasks for Story 2/2…",
     ]
-    assert all(60 <= pct < 100 for pct, _ in seen[3:])
+    assert all(60 <= pct < 100 for pct, _ in seen[4:])
     assert result["counts"] == {
         "stories": 2,
         "tasks": 4,

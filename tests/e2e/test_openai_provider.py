@@ -66,6 +66,28 @@ async def test_tokens_arrive_as_output_events_and_the_servers_usage_lands_in_the
     assert seen.headers["authorization"] == f"Bearer {API_KEY}"
 
 
+async def test_a_chat_with_an_interview_context_sends_the_transcript_to_the_model(
+    server: OpenAIServer, openai_stack: Stack
+) -> None:
+    context = {
+        "interviewer": "Ada",
+        "candidate": "Bo",
+        "role": "harbour master",
+        "transcript": [
+            {"speaker": "Ada", "text": "Why the sea?"},
+            {"speaker": "Bo", "text": "I grew up on a ferry."},
+        ],
+    }
+    params = {"prompt": "interview-context: ask the next question", "context": context}
+    done = await run_job(openai_stack, "chat", params)
+    assert done.statuses == ["running", "completed"]
+    [seen] = server.seen("interview-context")
+    system, user = seen.body["messages"]
+    assert system["role"] == "system" and user["content"] == params["prompt"]
+    assert "job interview for the role of harbour master" in system["content"]
+    assert "Ada: Why the sea?\nBo: I grew up on a ferry." in system["content"]
+
+
 @pytest.mark.parametrize("status", [401, 404])
 async def test_a_refused_request_fails_the_job_at_once_with_what_the_server_said(
     server: OpenAIServer, openai_stack: Stack, status: int

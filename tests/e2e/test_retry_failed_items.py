@@ -13,8 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, select
+from sqlmodel import Session, col
 
 from actors.jobtypes.personas import batches
+from store.models import ResultPersona
 from tests.client import connect, get_job, read_all
 from tests.e2e.follow import run_job
 from tests.e2e.stacks import start_own_stack
@@ -60,6 +63,17 @@ def personas_json(first: int, size: int) -> str:
     return json.dumps({"personas": people})
 
 
+def saved_personas(stack: Stack, job_id: str) -> list[int]:
+    """The persona ids the job's save stage wrote (result_persona), in order."""
+    engine = create_engine(stack.env["DATABASE_URL"])
+    statement = select(col(ResultPersona.persona_id)).where(col(ResultPersona.job_id) == job_id)
+    try:
+        with Session(engine) as session:
+            return sorted(session.execute(statement).scalars())
+    finally:
+        engine.dispose()
+
+
 def marker(first: int, last: int) -> str:
     return f"numbers {first}–{last} of {COUNT}"
 
@@ -79,6 +93,7 @@ async def test_a_retry_of_the_failed_batches_calls_the_model_for_those_batches_o
     assert {f["index"] + 1 for f in result["failed_items"]} == FAILING
     assert result["count"] == COUNT - 20 * len(FAILING)
     assert len(server.seen(f"of {COUNT}")) == 25
+    assert saved_personas(loop_stack, first.job["id"]) == [p["id"] for p in result["personas"]]
 
     response = httpx.post(
         f"{loop_stack.base_url}/jobs/{first.job['id']}/retry", params={"items": "failed"}
@@ -97,6 +112,8 @@ async def test_a_retry_of_the_failed_batches_calls_the_model_for_those_batches_o
     assert (job["attempts"], job["result"]["failed_items"]) == (2, [])
     assert job["result"]["count"] == len(job["result"]["personas"]) == COUNT
     assert [p["id"] for p in job["result"]["personas"]] == list(range(1, COUNT + 1))
+    # The retry saved the new personas beside the first attempt's, none of them twice.
+    assert saved_personas(loop_stack, job["id"]) == list(range(1, COUNT + 1))
     # The model server saw each failed batch twice and every other batch once.
     for batch in batches(COUNT):
         expected = 2 if batch.number in FAILING else 1

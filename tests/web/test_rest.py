@@ -188,7 +188,7 @@ def test_job_types_carry_the_json_schema_of_their_params(api: TestClient) -> Non
     types = {t["type"]: t for t in api.get("/job-types").json()}
     schema = types["chat"]["params_schema"]
     assert schema["required"] == ["prompt"]
-    assert set(schema["properties"]) == {"prompt", "system"}
+    assert set(schema["properties"]) == {"prompt", "system", "context"}
     assert types["chat"]["title"] and types["chat"]["description"]
 
 
@@ -196,8 +196,10 @@ def test_every_job_type_is_listed_with_its_params_schema(api: TestClient) -> Non
     types = {t["type"]: t for t in api.get("/job-types").json()}
     assert set(types) >= {
         "chat", "generate_lore", "generate_workflow", "generate_personas",
-        "generate_backlog", "create_canvas",
+        "generate_backlog", "create_canvas", "generate_characters", "generate_factions",
+        "generate_settings", "generate_events", "generate_relics", "create_world",
     }  # fmt: skip
+    assert "kind" not in types["create_world"]["params_schema"]["properties"]
     assert types["generate_personas"]["params_schema"]["properties"]["count"]["maximum"] == 500
 
 
