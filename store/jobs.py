@@ -26,15 +26,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Table, bindparam, event, insert, select, update
-from sqlalchemy import delete as sql_delete
 from sqlmodel import Session, col
 
-from store import attempts, checkpoints, job_log
+from store import attempts, job_log
 from store import cancel as cancel_signal
 from store.backends import Backends
+from store.cleanup import delete_dependents
 from store.enqueued import forget_mark
 from store.errors import IllegalTransition, JobNotFound, NotFinished, NotLost, StaleAttempt
-from store.models import IdempotencyKey, Job, utcnow
+from store.models import Job, utcnow
 from store.retries import Backoff, Failure, gave_up
 from store.status import JobStatus, check_transition
 from store.times import iso
@@ -267,8 +267,7 @@ def delete(b: Backends, job_id: str, owner: str | None = None) -> None:
             raise NotFinished(job_id, JobStatus(job.status))
         b.events.forget(job_id)
         forget_mark(b, job_id)
-        session.execute(sql_delete(IdempotencyKey).where(col(IdempotencyKey.job_id) == job_id))
-        checkpoints.forget(session, [job_id])
+        delete_dependents(session, [job_id])
         session.delete(job)
     job_log.deleted(job)
 

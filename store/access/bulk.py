@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import logging
 
-from redis.exceptions import RedisError
 from sqlalchemy import ColumnElement, and_, delete
 from sqlmodel import Session, col, select
 
-from store import checkpoints
 from store.access.listing import has_tag
 from store.backends import Backends
-from store.enqueued import forget_mark
-from store.models import IdempotencyKey, Job
+from store.cleanup import delete_dependents, forget_live_state
+from store.models import Job
 from store.status import TERMINAL, JobStatus
 
 log = logging.getLogger(__name__)
@@ -36,7 +34,7 @@ def delete_finished(
     deleted = 0
     while job_ids := _delete_chunk(b, which):
         deleted += len(job_ids)
-        _forget(b, job_ids)
+        forget_live_state(b, job_ids)
     return deleted
 
 
@@ -44,17 +42,6 @@ def _delete_chunk(b: Backends, which: ColumnElement[bool]) -> list[str]:
     with Session(b.engine) as session, session.begin():
         job_ids = list(session.exec(select(Job.id).where(which).limit(CHUNK)))
         if job_ids:
-            session.execute(delete(IdempotencyKey).where(col(IdempotencyKey.job_id).in_(job_ids)))
-            checkpoints.forget(session, job_ids)
+            delete_dependents(session, job_ids)
             session.execute(delete(Job).where(col(Job.id).in_(job_ids)))
     return job_ids
-
-
-def _forget(b: Backends, job_ids: list[str]) -> None:
-    for job_id in job_ids:
-        try:
-            b.events.forget(job_id)
-            forget_mark(b, job_id)
-        except RedisError as error:
-            log.warning("job %s deleted; its Redis keys will expire instead: %s", job_id, error)
-            return

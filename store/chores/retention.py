@@ -9,15 +9,13 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from redis.exceptions import RedisError
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from store import checkpoints
 from store.access import idempotency
 from store.backends import Backends
-from store.enqueued import forget_mark
-from store.models import IdempotencyKey, Job, utcnow
+from store.cleanup import delete_dependents, forget_live_state
+from store.models import Job, utcnow
 from store.status import TERMINAL
 
 log = logging.getLogger(__name__)
@@ -35,16 +33,9 @@ def purge(b: Backends, ttl_s: float, now: datetime | None = None) -> int:
         job_ids = list(session.exec(select(Job.id).where(old).limit(BATCH)))
     if job_ids:
         with Session(b.engine) as session, session.begin():
-            session.execute(delete(IdempotencyKey).where(col(IdempotencyKey.job_id).in_(job_ids)))
-            checkpoints.forget(session, job_ids)
+            delete_dependents(session, job_ids)
             session.execute(delete(Job).where(old, col(Job.id).in_(job_ids)))
-    for job_id in job_ids:
-        try:
-            b.events.forget(job_id)
-            forget_mark(b, job_id)
-        except RedisError as error:
-            log.warning("job %s deleted; its Redis keys will expire instead: %s", job_id, error)
-            break
+    forget_live_state(b, job_ids)
     idempotency.forget_expired(b)
     if job_ids:
         log.info("retention: deleted %d jobs finished before %s", len(job_ids), cutoff)
