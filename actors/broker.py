@@ -21,11 +21,13 @@ from dramatiq.middleware import (
 )
 
 from actors.worker.cancel_watch import CancelWatch
+from actors.worker.exposition import WorkerMetrics
 from actors.worker.heartbeat import WorkerHeartbeat
 from actors.worker.logs import WorkerLogs
 from actors.worker.maintenance import Maintenance
 from actors.worker.preflight import Preflight
 from actors.worker.shutdown import DaemonAsyncIO, GracefulShutdown
+from actors.worker.tracing import TraceMessages
 from actors.worker.wakeup import WakeUps, WakingRedisBroker
 from store.backends import redis_client
 from store.keys import Keys
@@ -64,6 +66,8 @@ def build_broker(settings: Settings) -> WakingRedisBroker:
             # database), so Dramatiq's own retry layer is off for run_job.
             Retries(max_retries=0),
             CurrentMessage(),
+            TraceMessages(settings),
+            WorkerMetrics(settings),
             DaemonAsyncIO(),
             WorkerHeartbeat(client, keys, interval=settings.worker_heartbeat_s),
             CancelWatch(redis_client(redis_url, "jobcast-cancel", pool_size=2), keys),

@@ -80,13 +80,15 @@ class Event:
     kind: str
     terminal: bool
     raw: str
+    ts: str = ""  # when the event was made (ISO 8601), for the delivery-lag histogram
 
     @classmethod
     def parse(cls, raw: str | bytes) -> Event:
         text = raw.decode() if isinstance(raw, bytes) else raw
         data = json.loads(text)
         terminal = data["type"] == "status" and data.get("status") in TERMINAL
-        return cls(seq=int(data["seq"]), kind=data["type"], terminal=terminal, raw=text)
+        ts = data.get("ts", "")
+        return cls(int(data["seq"]), data["type"], terminal, text, ts)
 
 
 @dataclass

@@ -5,9 +5,11 @@ Nothing else in the code base reads `os.environ`.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import sys
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -145,6 +147,19 @@ class Settings(BaseSettings):
         default="INFO", alias="JOBCAST_LOG_LEVEL"
     )
 
+    # --- Observability (docs/observability.md) ------------------------------------------
+    # prometheus-client reads PROMETHEUS_MULTIPROC_DIR itself when it is imported; it is
+    # declared here too so /metrics knows to merge the files every process writes there.
+    prometheus_multiproc_dir: str | None = Field(default=None, alias="PROMETHEUS_MULTIPROC_DIR")
+    # Each worker host serves its processes' histograms here (unset: not served).
+    worker_metrics_port: int | None = Field(
+        default=None, alias="JOBCAST_WORKER_METRICS_PORT", ge=1, le=65535
+    )
+    worker_metrics_host: str = Field(default="0.0.0.0", alias="JOBCAST_WORKER_METRICS_HOST")
+    # Traces of each job: off, printed on stdout, or sent over OTLP (its exporter reads
+    # the standard OTEL_EXPORTER_OTLP_* variables itself).
+    otel: Literal["off", "console", "otlp"] = Field(default="off", alias="JOBCAST_OTEL")
+
     # --- Checks and derived values -------------------------------------------------------
     @field_validator("owner_weights")
     @classmethod
@@ -280,6 +295,26 @@ class Settings(BaseSettings):
             object.__setattr__(self, "llm", "openai" if uses_openai else "simulated")
         return self
 
+    @field_validator("otel")
+    @classmethod
+    def _otel_installed(cls, mode: str) -> str:
+        needs = {"console": "opentelemetry.sdk", "otlp": "opentelemetry.exporter.otlp.proto.http"}
+        if mode in needs and not _installed(needs[mode]):
+            raise ValueError(f"{mode} needs {needs[mode]} (pip install 'jobcast[otel]')")
+        return mode
+
+    @model_validator(mode="after")
+    def _metrics_dir(self) -> Settings:
+        directory = self.prometheus_multiproc_dir
+        if directory is not None and not Path(directory).is_dir():
+            raise ValueError(f"PROMETHEUS_MULTIPROC_DIR {directory!r} is not a directory")
+        if self.worker_metrics_port is not None and directory is None:
+            raise ValueError(
+                "JOBCAST_WORKER_METRICS_PORT needs PROMETHEUS_MULTIPROC_DIR (a directory the "
+                "worker processes of this host share)"
+            )
+        return self
+
     @property
     def provider(self) -> str:
         return self.llm or "simulated"
@@ -293,6 +328,13 @@ _OWNER = re.compile(r"[A-Za-z0-9._@-]{1,200}")
 
 def is_valid_owner(owner: str) -> bool:
     return _OWNER.fullmatch(owner) is not None
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
 
 
 def redact_url(url: str | None) -> str:

@@ -6,6 +6,8 @@ import re
 
 from tests.inprocess import Response
 
+# A histogram's samples: its buckets, their sum and count.
+HISTOGRAM_SAMPLE = re.compile(r"_(bucket|sum|count)$")
 SAMPLE = re.compile(
     r'^(?P<name>[a-z_]+)(\{(?P<labels>[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*)\})? (?P<value>\S+)$'
 )
@@ -16,13 +18,19 @@ def parse(response: Response) -> dict[str, float]:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     declared: set[str] = set()
+    histograms: set[str] = set()
     samples: dict[str, float] = {}
     for line in response.text.splitlines():
         if line.startswith("# TYPE "):
-            declared.add(line.split()[2])
+            _, _, name, kind = line.split()
+            declared.add(name)
+            if kind == "histogram":
+                histograms.add(name)
         elif not line.startswith("#"):
             match = SAMPLE.match(line)
             assert match, f"not a Prometheus sample: {line!r}"
-            assert match["name"] in declared, f"{match['name']} has no # TYPE line before it"
+            family = HISTOGRAM_SAMPLE.sub("", match["name"])
+            name_ok = match["name"] in declared or family in histograms
+            assert name_ok, f"{match['name']} has no # TYPE line before it"
             samples[line.rsplit(" ", 1)[0]] = float(match["value"])
     return samples

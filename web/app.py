@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from store import tracing
 from store.access import apikeys
 from store.access.quota import Quotas, SubmissionLimits
 from store.backends import connect
@@ -49,6 +50,8 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         assert settings.redis_url is not None
+        tracing.setup(settings.otel, "jobcast-web")
+        app.state.metrics_dir = settings.prometheus_multiproc_dir
         app.state.backends = connect(settings, name="jobcast-web")
         app.state.hub = Hub(settings.redis_url, app.state.backends.keys)
         await app.state.hub.start()

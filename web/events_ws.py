@@ -33,6 +33,7 @@ from store.times import now_iso
 from store.view import job_json
 from web.auth import set_owner
 from web.connections import CLOSE_TOO_MANY
+from web.metrics import delivered
 from web.relay import CLOSE_RELAY_LOST, Hub, Subscription
 from web.ws_access import Gate, Refused, accept, deny_origin, origin_allowed
 from web.ws_inbound import Inbound
@@ -116,6 +117,7 @@ class Stream:
                 await self.catch_up(self.last)
                 continue
             await self.ws.send_text(event.raw)
+            delivered(event)
             self.last, self.done = event.seq, event.terminal
 
 

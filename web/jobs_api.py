@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from actors import JOB_TYPES, send_job
-from store import jobs, tags
+from store import jobs, tags, tracing
 from store.access import listing, parents, submissions
 from store.access.quota import SubmissionLimits
 from store.backends import Backends
@@ -66,8 +66,10 @@ async def submit(request: Request) -> JSONResponse:
 
 
 def enqueue(b: Backends, job: Job) -> None:
+    attributes = {"jobcast.job.id": job.id, "jobcast.job.type": job.type}
     try:
-        send_job(b, job.id, job.priority, owner=job.owner)
+        with tracing.span("jobcast.submit", attributes):  # the job's trace starts here
+            send_job(b, job.id, job.priority, owner=job.owner)
     except RedisError as error:
         # The row is the system of record: the job is accepted and stays pending until
         # a worker's reconciler finds it without a message and sends one.

@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar, overload
 
 from pydantic import BaseModel
 
+from actors.metrics import Call
 from actors.pipeline.capacity import Capacity
 from actors.pipeline.checkpoints import count_call
 from actors.pipeline.errors import InvalidOutput, ProviderBusy
@@ -219,9 +220,12 @@ class LLM:
     ) -> str:
         reply = self.provider.stream(messages, model, schema)
         started = time.monotonic()
+        call = Call(model, stage)  # its histograms and span: observed once, at its end
         parts: list[str] = []
         try:
             async for delta in reply:
+                if not parts:
+                    call.first_token()
                 parts.append(delta)
                 if out is not None:
                     await out.write(delta)
@@ -229,6 +233,7 @@ class LLM:
                     await self.meter.tick(model, reply.usage)
         finally:
             await reply.aclose()  # closes the model request if it is still open
+            call.ended(reply.usage)
             cost = self.prices.cost(model, reply.usage.prompt_tokens, reply.usage.completion_tokens)
             self.usage.record(stage, model, reply.usage, time.monotonic() - started, cost)
             count_call()

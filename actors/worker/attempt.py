@@ -28,7 +28,7 @@ from actors.registry import JOB_TYPES, JobType
 from actors.worker.active import ACTIVE, Running
 from actors.worker.metering import meter_for
 from actors.worker.runtime import Runtime
-from store import attempts, checkpoints, jobs, results
+from store import attempts, checkpoints, jobs, results, tracing
 from store.backends import Backends
 from store.errors import INFRASTRUCTURE_ERRORS, IllegalTransition, StaleAttempt
 from store.models import Job
@@ -85,7 +85,8 @@ async def _pipeline_ending(
         job.id, job.attempts, reporter, rt.llm_of_loop(), saved, _rows(rt.backends, job)
     )
     ctx.llm.meter = meter_for(rt, job, ctx, reporter)
-    pipeline = asyncio.create_task(_run_pipeline(job_type, job, ctx))
+    traced = tracing.task_context(job.id, job.attempts)  # None (a plain copy) when off
+    pipeline = asyncio.create_task(_run_pipeline(job_type, job, ctx), context=traced)
     with ACTIVE.track(job.id, job.attempts, pipeline, ctx.stopped) as running:
         try:
             await asyncio.wait({pipeline})

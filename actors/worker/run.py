@@ -22,13 +22,14 @@ import dramatiq
 from redis.exceptions import RedisError
 
 from actors.broker import broker
+from actors.metrics import Attempt
 from actors.registry import MAX_TIME_LIMIT_S
 from actors.worker.active import ACTIVE, worker_name
 from actors.worker.attempt import run_attempt
 from actors.worker.fair import SLOTS, add_waiting, claim_next, claim_or_skip, fair_policy
 from actors.worker.lease import ProcessLease
 from actors.worker.runtime import runtime
-from store import enqueued, jobs
+from store import enqueued, jobs, tracing
 from store.backends import Backends
 from store.errors import INFRASTRUCTURE_ERRORS, IllegalTransition, JobNotFound, NotLost
 from store.fairshare import FairPolicy
@@ -62,11 +63,13 @@ def _run_job(job_id: str) -> None:
     job = rt.in_database_thread(_claim, rt.backends, job_id)
     if job is None:
         return
+    attempt = Attempt.claimed(job)  # its queue wait, clock and trace span
     try:
         ended = run_attempt(rt, job, on_loop=_on_loop)
     finally:
         ACTIVE.release(job.id, job.attempts)
         SLOTS.release(rt.backends, job.id)
+    attempt.ended(ended)
     if ended is not None and ended.status == JobStatus.RETRYING:
         send_again(rt.backends, ended)
 
@@ -120,7 +123,8 @@ def send_job(
     enqueued.mark(b, job_id, delay_s)
     delay_ms = int(delay_s * 1000)
     try:
-        actor_for(priority).send_with_options(args=(job_id,), delay=delay_ms or None)
+        options = tracing.message_options()  # the sender's trace, continued by the worker
+        actor_for(priority).send_with_options(args=(job_id,), delay=delay_ms or None, **options)
     except RedisError:
         enqueued.received(b, job_id)  # no message left: let the reconciler see that
         raise
