@@ -31,7 +31,7 @@ from tests.fault_fixtures import (  # noqa: F401  (fixtures of the fault tests)
 )
 from tests.inprocess import keyed_app, web_app  # noqa: F401  (fixtures: the app in-process)
 from tests.secured import Secured, start_secured
-from tests.stack import Stack, start_stack
+from tests.stack import Stack, free_port, start_stack
 
 HARNESS = pytest.StashKey["Harness"]()
 
@@ -162,6 +162,11 @@ def stack(
         "JOBCAST_SIM_TTFT": "0.05",
         "JOBCAST_SIM_TPS": "150",
         "JOBCAST_WORKER_HEARTBEAT": "1",
+        # As in production: histograms in files the processes share, and the worker
+        # host's own /metrics (tests/e2e/test_metrics.py scrapes it).
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path_factory.mktemp("prometheus")),
+        "JOBCAST_WORKER_METRICS_HOST": "127.0.0.1",
+        "JOBCAST_WORKER_METRICS_PORT": str(free_port()),
     }
     running = start_stack(env, tmp_path_factory.mktemp("logs"))
     yield running
