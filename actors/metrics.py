@@ -66,6 +66,7 @@ class Attempt:
     job: Job
     started: float = field(default_factory=time.monotonic)
     span: Span | None = None
+    observed: bool = False
 
     @classmethod
     def claimed(cls, job: Job) -> Attempt:
@@ -77,9 +78,17 @@ class Attempt:
             QUEUE_WAIT.labels(job.type, q_name(message.queue_name)).observe(waited)
         return cls(job, span=tracing.start_attempt(job.id, job.attempts, job.type))
 
-    def ended(self, recorded: Job | None) -> None:
-        """`recorded` is the row as the attempt left it; None when it ended elsewhere."""
-        outcome = str(recorded.status) if recorded is not None else "ended_elsewhere"
+    def ended(self, recorded: Job | None) -> Job | None:
+        """`recorded` is the row as the attempt left it (None: it ended elsewhere)."""
+        self._observe(str(recorded.status) if recorded is not None else "ended_elsewhere")
+        return recorded
+
+    def close(self) -> None:
+        if not self.observed:
+            self._observe("error")
+
+    def _observe(self, outcome: str) -> None:
+        self.observed = True
         ATTEMPT.labels(self.job.type, outcome).observe(time.monotonic() - self.started)
         tracing.end_attempt(self.span, self.job.id, self.job.attempts, outcome)
 

@@ -117,7 +117,7 @@ class Stream:
                 await self.catch_up(self.last)
                 continue
             await self.ws.send_text(event.raw)
-            delivered(event)
+            delivered(self.job_id, event)
             self.last, self.done = event.seq, event.terminal
 
 

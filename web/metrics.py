@@ -33,19 +33,32 @@ ALL_QUEUES = [*QUEUES, *(f"{queue}.DQ" for queue in QUEUES)]
 
 DELIVERY_LAG = Histogram(
     "jobcast_event_delivery_lag_seconds",
-    "From an event's creation in a worker to its sending to a WebSocket client (live "
-    "events only, not replays), by event type. Clocks of different hosts must agree.",
+    "From an event's creation in a worker to its sending to the first WebSocket client of "
+    "this web process that follows its job (live events, not replays), by event type.",
     ["type"],
     buckets=LAG_BUCKETS,
 )
 NAMES = frozenset({"jobcast_event_delivery_lag_seconds"})
 
+# By job followed on this process: the last seq whose delivery was observed.
+_first_sent: dict[str, int] = {}
+FIRST_SENT_LIMIT = 10_000
 
-def delivered(event: Event) -> None:
-    """Once per live event sent; `ts` is the worker's wall clock when it made the event."""
-    if event.ts:
-        lag = time.time() - datetime.fromisoformat(event.ts).timestamp()
-        DELIVERY_LAG.labels(event.kind).observe(max(lag, 0.0))
+
+def delivered(job_id: str, event: Event) -> None:
+    """A live event was sent to a client: observed for the first client of this process
+    that it reaches (a few microseconds each; a thousand watchers must not cost a
+    thousand). `ts` is the worker's wall clock when it made the event."""
+    if _first_sent.get(job_id, 0) >= event.seq or not event.ts:
+        return
+    if event.terminal:
+        _first_sent.pop(job_id, None)
+    else:
+        if len(_first_sent) >= FIRST_SENT_LIMIT:  # jobs left before their end: forget
+            _first_sent.clear()
+        _first_sent[job_id] = event.seq
+    lag = time.time() - datetime.fromisoformat(event.ts).timestamp()
+    DELIVERY_LAG.labels(event.kind).observe(max(lag, 0.0))
 
 
 def _gauge(name: str, help_text: str, value: float) -> GaugeMetricFamily:

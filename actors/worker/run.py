@@ -65,11 +65,11 @@ def _run_job(job_id: str) -> None:
         return
     attempt = Attempt.claimed(job)  # its queue wait, clock and trace span
     try:
-        ended = run_attempt(rt, job, on_loop=_on_loop)
+        ended = attempt.ended(run_attempt(rt, job, on_loop=_on_loop))
     finally:
         ACTIVE.release(job.id, job.attempts)
         SLOTS.release(rt.backends, job.id)
-    attempt.ended(ended)
+        attempt.close()  # if run_attempt raised: observed as an `error`
     if ended is not None and ended.status == JobStatus.RETRYING:
         send_again(rt.backends, ended)
 

@@ -81,8 +81,12 @@ def wait_for_counts(stack: Stack, before: dict[str, float]) -> dict[str, float]:
 
 async def test_the_histograms_count_jobs_model_calls_and_deliveries(stack: Stack) -> None:
     worker_before, web_before = worker_scrape(stack), scrape(stack)
-    for prompt in ("Tell me about owls", "Tell me about tides"):
-        ws = await connect(stack.events_url(submit(stack, prompt)))
+    with stack.worker_paused():  # followed from before they start: every event is live
+        job_ids = [submit(stack, prompt) for prompt in ("Tell me about owls", "About tides")]
+        followers = [await connect(stack.events_url(job_id)) for job_id in job_ids]
+        for ws in followers:
+            await read_until(ws, Received(), lambda m: m["type"] == "snapshot")
+    for ws in followers:
         assert (await read_all(ws)).messages[-1]["status"] == "completed"
     worker_after, web_after = wait_for_counts(stack, worker_before), scrape(stack)
 
