@@ -298,9 +298,11 @@ class Settings(BaseSettings):
     @field_validator("otel")
     @classmethod
     def _otel_installed(cls, mode: str) -> str:
-        needs = {"console": "opentelemetry.sdk", "otlp": "opentelemetry.exporter.otlp.proto.http"}
-        if mode in needs and not _installed(needs[mode]):
-            raise ValueError(f"{mode} needs {needs[mode]} (pip install 'jobcast[otel]')")
+        needs = {"console": "opentelemetry-sdk", "otlp": "opentelemetry-exporter-otlp-proto-http"}
+        if mode in needs and not _installed(needs[mode].replace("-", ".")):
+            raise ValueError(f"{mode} needs {needs[mode]} installed (docs/observability.md)")
+        if mode == "otlp" and not _installed("opentelemetry.sdk"):
+            raise ValueError("otlp needs opentelemetry-sdk installed (docs/observability.md)")
         return mode
 
     @model_validator(mode="after")

@@ -63,6 +63,11 @@ def test_importing_the_app_or_the_actors_connects_to_nothing(module: str) -> Non
             {"JOBCAST_OWNER_WEIGHTS": "alice=-1"},
             "jobcast: configuration error: JOBCAST_OWNER_WEIGHTS: Value error, 'alice=-1'",
         ),
+        (
+            {"JOBCAST_WORKER_METRICS_PORT": "9191"},
+            "jobcast: configuration error: settings: Value error, JOBCAST_WORKER_METRICS_PORT "
+            "needs PROMETHEUS_MULTIPROC_DIR",
+        ),
     ],
 )
 def test_bad_settings_are_one_line(env: dict[str, str], expected: str) -> None:
