@@ -65,7 +65,12 @@ def serve() -> int:
     assert settings.worker_metrics_port is not None
     _Handler.directory = settings.prometheus_multiproc_dir
     address = (settings.worker_metrics_host, settings.worker_metrics_port)
-    with ThreadingHTTPServer(address, _Handler) as server:
+    try:
+        server = ThreadingHTTPServer(address, _Handler)
+    except OSError as error:  # the workers go on: only their metrics are missing
+        log.error("worker metrics not served: cannot listen on %s:%d: %s", *address, error)
+        return 1
+    with server:
         log.info("worker metrics on http://%s:%d/metrics", *address)
         server.serve_forever()
     return 0
