@@ -19,7 +19,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
+import psycopg
 from redis import Redis
 
 from bench.freeze import frozen
@@ -116,9 +118,14 @@ class Bed:
         """The processes the dramatiq CLI on `host` forked to do the work."""
         return children_of(self.roles[host].popen.pid)
 
-    def host_running(self, worker: str) -> str:
-        """The host of a job row's `worker` (`name:pid`): pids are not namespaced."""
-        pid = int(worker.rsplit(":", 1)[1])
+    def host_running(self, job_id: str) -> str:
+        """The host whose worker process the job's row names (`name:pid`; network
+        namespaces share the pid space, so the pid finds the host)."""
+        url = self.database_url.replace("+psycopg", "")
+        with psycopg.connect(url, connect_timeout=5) as conn:
+            row = conn.execute("SELECT worker FROM job WHERE id = %s", (job_id,)).fetchone()
+        assert row and row[0], f"job {job_id} names no worker"
+        pid = int(row[0].rsplit(":", 1)[1])
         return next(h for h in self.roles if pid in self.worker_pids(h))
 
     @contextlib.contextmanager
@@ -180,6 +187,9 @@ class Bed:
         self.roles[host] = Role(self.network.hosts[host], popen, log)
 
     def down(self) -> None:
+        for role in self.roles.values():  # all at once: each may take its shutdown grace
+            if role.popen.poll() is None:
+                role.popen.send_signal(signal.SIGTERM)
         for host in list(self.roles):
             self.stop(host)
         for relay in self.relays:
@@ -192,11 +202,15 @@ def up(
     env: dict[str, str] | None = None,
     *,
     relay_database: bool = True,
-    relay_rabbitmq: bool = False,
+    rabbitmq_vhost: str | None = None,
     owner: str | None = None,
 ) -> Bed:
     """Make the network, start PostgreSQL on `db` and Valkey on `redis`, migrate (the
-    Procfile's release line, from the first other host). Roles start on demand."""
+    Procfile's release line, from the first other host). Roles start on demand.
+
+    `relay_database`: the hosts reach PostgreSQL through a relay that can delay it.
+    `rabbitmq_vhost`: the hosts get RABBITMQ_URL for that virtual host of the root
+    namespace's RabbitMQ (which listens on loopback only), through a relay."""
     sweep()
     bed_id = f"{net.PREFIX}{random.randrange(16**6):06x}"
     workdir = BEDS / bed_id
@@ -206,7 +220,7 @@ def up(
     network = net.Network(bed_id, net.free_subnet())
     bed = Bed(network, workdir, {})
     try:
-        _build(bed, hosts, env or {}, relay_database, relay_rabbitmq)
+        _build(bed, hosts, env or {}, relay_database, rabbitmq_vhost)
     except BaseException:
         bed.down()
         raise
@@ -214,7 +228,7 @@ def up(
 
 
 def _build(
-    bed: Bed, hosts: tuple[str, ...], env: dict[str, str], relay_db: bool, relay_rabbit: bool
+    bed: Bed, hosts: tuple[str, ...], env: dict[str, str], relay_db: bool, vhost: str | None
 ) -> None:
     network = bed.network
     network.create()
@@ -229,11 +243,12 @@ def _build(
         relay.start()
         bed.relays.append(relay)
         database_url = f"postgresql+psycopg://postgres@{network.gateway}:{RELAY_PORT}/postgres"
-    if relay_rabbit:
+    if vhost is not None:
         rabbit = Relay((network.gateway, RABBIT_PORT), ("127.0.0.1", 5672))
         rabbit.start()
         bed.relays.append(rabbit)
-        env = {"RABBITMQ_URL": f"amqp://guest:guest@{network.gateway}:{RABBIT_PORT}/%2F", **env}
+        where = f"{network.gateway}:{RABBIT_PORT}/{quote(vhost, safe='')}"
+        env = {"RABBITMQ_URL": f"amqp://guest:guest@{where}", **env}
     bed.env = {
         "HOME": "/tmp",
         "PYTHONUNBUFFERED": "1",
