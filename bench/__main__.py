@@ -29,6 +29,7 @@ from bench.scenarios import (
     s7_model_calls,
     s8_batch,
     s9_fairness,
+    s10_hosts,
 )
 from bench.sizes import FULL, SMOKE
 
@@ -42,6 +43,7 @@ SCENARIOS = {
     "S7": s7_model_calls.run,
     "S8": s8_batch.run,
     "S9": s9_fairness.run,
+    "S10": s10_hosts.run,
 }
 PLOTS = {
     "S4": ("bench-s4-staleness.png", plots.s4_staleness),

@@ -104,7 +104,8 @@ def _jobs_per_s(bed: Bed, sizes: Sizes, web1: list[str]) -> float:
         last = max(finished.times[job_id] for job_id in ids)
     finally:
         finished.stop()
-    return len(ids) / (last - submitted["start"])
+    rate: float = len(ids) / (last - submitted["start"])
+    return rate
 
 
 def _tokens_per_s(

@@ -215,8 +215,11 @@ def test_redis_frozen_10_s_with_the_database_500_ms_away_loses_nothing_and_never
     for poller in pollers:
         poller.start()
     try:
-        with bed.database_delayed(0.5), bed.redis_frozen():
-            stop.wait(10)  # the fault's length is the point: it lasts 10 s
+        with bed.database_delayed(0.5):
+            with api(bed, "web1") as client:
+                slow = client.get("/health")  # SELECT 1: one round trip to the database
+            with bed.redis_frozen():
+                stop.wait(10)  # the fault's length is the point: it lasts 10 s
     finally:
         stop.set()
         for poller in pollers:
@@ -227,6 +230,7 @@ def test_redis_frozen_10_s_with_the_database_500_ms_away_loses_nothing_and_never
     ]
     recovered = wait_until(lambda: healthy(bed), 60, "health never recovered")
 
+    assert slow.status_code == 200 and slow.elapsed.total_seconds() >= 0.5  # the delay is on
     assert [j["status"] for j in finished] == ["completed"] * len(ids)
     codes = {code for _, code, _ in answers}
     assert codes <= {200, 503}, answers
