@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,10 @@ def test_every_scenario_runs_and_reports_its_targets(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr[-4000:]
     results = {result["key"]: result for result in json.loads(raw.read_text())}
     assert sorted(results) == sorted(SCENARIOS)
+    # S10 needs network namespaces (root): elsewhere it says why it did not run.
+    if (skipped := results["S10"]["data"].get("skipped")) and not os.environ.get("CI"):
+        del results["S10"]
+        assert skipped
     for key, result in results.items():
         assert result["checks"], key
         for check in result["checks"]:

@@ -154,20 +154,24 @@ def _rows(broker: str, steps: list[dict[str, Any]]) -> list[list[str]]:
 def _checks(broker: str, steps: list[dict[str, Any]]) -> list[Check]:
     one, most = steps[0], steps[-1]
     hosts = most["hosts"]
+    # The baseline is the same bed with one worker host. No-op jobs are CPU-bound and
+    # every host shares this machine's cores: more hosts should at least cost nothing.
+    # Streaming jobs wait on the model: each host adds threads, so tokens/s should
+    # grow nearly with the hosts.
     return [
         Check(
             f"{broker}: no-op jobs/s with {hosts} worker hosts",
             most["jobs_per_s"],
-            "more than with 1 (reported, not a target)",
-            most["jobs_per_s"] > one["jobs_per_s"],
+            "≥ 0.9× one host's (adding hosts costs no throughput)",
+            most["jobs_per_s"] >= 0.9 * one["jobs_per_s"],
             unit="/s",
             baseline=one["jobs_per_s"],
         ),
         Check(
             f"{broker}: streamed tokens/s with {hosts} worker hosts",
             most["tokens_per_s"],
-            "more than with 1 (reported, not a target)",
-            most["tokens_per_s"] > one["tokens_per_s"],
+            f"≥ {0.8 * hosts:.1f}× one host's (0.8 × the hosts)",
+            most["tokens_per_s"] >= 0.8 * hosts * one["tokens_per_s"],
             unit="/s",
             baseline=one["tokens_per_s"],
         ),
