@@ -1,6 +1,6 @@
-"""`python -m bench`: run S1–S9 with their baselines; write docs/BENCHMARKS.md and its plots.
+"""`python -m bench`: run S1–S10 with their baselines; write docs/BENCHMARKS.md and its plots.
 
-python -m bench                        # what `make bench` runs (about 8 minutes)
+python -m bench                        # what `make bench` runs (about 10 minutes)
 python -m bench --sizes smoke --out /tmp/b.md --no-plots   # seconds; the test suite's
 python -m bench --only S4,S5           # some scenarios only
 """

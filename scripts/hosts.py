@@ -36,8 +36,8 @@ def up(args: argparse.Namespace) -> int:
         bed.start_web(host)
     bed.wait_workers(*WORKERS)
     print(f"bed {bed.id} on {bed.network.subnet} (logs in {bed.logs})")
-    for host in bed.network.hosts.values():
-        print(f"  {host.name:6} {host.address:15} ip netns exec {host.namespace} …")
+    for each in bed.network.hosts.values():
+        print(f"  {each.name:6} {each.address:15} ip netns exec {each.namespace} …")
     print(f"  web: {bed.url('web1')}  {bed.url('web2')}")
     print(f"  DATABASE_URL={bed.database_url}\n  REDIS_URL={bed.redis_url}")
     return 0

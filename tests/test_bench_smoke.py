@@ -19,13 +19,13 @@ from bench.__main__ import SCENARIOS
 from tests.stack import ROOT
 
 
-@pytest.mark.timeout(240)
+@pytest.mark.timeout(300)
 def test_every_scenario_runs_and_reports_its_targets(tmp_path: Path) -> None:
     report, raw = tmp_path / "BENCHMARKS.md", tmp_path / "results.json"
     run = subprocess.run(
         [sys.executable, "-m", "bench", "--sizes", "smoke", "--database", "sqlite",
          "--no-plots", "--out", str(report), "--json", str(raw)],
-        cwd=ROOT, capture_output=True, text=True, timeout=230,
+        cwd=ROOT, capture_output=True, text=True, timeout=290,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-4000:]
     results = {result["key"]: result for result in json.loads(raw.read_text())}
