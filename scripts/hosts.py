@@ -37,7 +37,7 @@ def up(args: argparse.Namespace) -> int:
     bed.wait_workers(*WORKERS)
     print(f"bed {bed.id} on {bed.network.subnet} (logs in {bed.logs})")
     for each in bed.network.hosts.values():
-        print(f"  {each.name:6} {each.address:15} ip netns exec {each.namespace} …")
+        print(f"  {each.name:6} {each.address:15} {each.namespace:16} link {each.veth}")
     print(f"  web: {bed.url('web1')}  {bed.url('web2')}")
     print(f"  DATABASE_URL={bed.database_url}\n  REDIS_URL={bed.redis_url}")
     return 0

@@ -172,8 +172,10 @@ def test_a_worker_cut_off_mid_job_loses_it_to_another_and_writes_no_second_resul
     for field in ("status", "attempts", "result", "seq", "finished_at"):
         assert after[field] == done[field], field
     statuses = [e for e in events(bed, job_id) if e["type"] == "status"]
-    assert [e["status"] for e in statuses].count("completed") == 1
-    assert statuses[-1]["attempt"] == 2
+    assert [(e["status"], e["attempt"]) for e in statuses] == [
+        ("running", 1), ("retrying", 1), ("running", 2), ("completed", 2)
+    ]  # fmt: skip
+    assert statuses[1]["error"]["code"] == "worker_lost"
 
 
 def reported_since(bed: Bed, pids: list[int], since: float) -> bool:
