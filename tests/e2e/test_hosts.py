@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -21,8 +22,8 @@ from redis import Redis
 
 from tests.client import Received, connect, read_all, read_until
 from tests.faults import wait_until
-from tests.hosts import Bed, NamespacesUnavailable, net, probe, up
-from tests.hosts.bed import BEDS
+from tests.hosts import Bed, NamespacesUnavailable, net, probe, sweep, teardown, up
+from tests.hosts.bed import BEDS, empty
 from tests.processes import alive
 
 WEBS, WORKERS = ("web1", "web2"), ("work1", "work2", "work3")
@@ -42,14 +43,18 @@ ENV = {
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture(scope="module")
-def bed() -> Iterator[Bed]:
+def require_namespaces() -> None:
     try:
         probe()
     except NamespacesUnavailable as error:
         if os.environ.get("CI"):
             pytest.fail(f"{error}; CI runs as root and must run the multi-host tests")
         pytest.skip(f"{error} (the multi-host bed needs root)")
+
+
+@pytest.fixture(scope="module")
+def bed() -> Iterator[Bed]:
+    require_namespaces()
     made = up((*WEBS, *WORKERS), ENV)
     try:
         for host in WORKERS:
@@ -105,6 +110,25 @@ def running_on(bed: Bed, host: str, rounds: int) -> str:
 
 def netns_of(pid: int) -> int:
     return os.stat(f"/proc/{pid}/ns/net").st_ino
+
+
+def test_a_bed_whose_maker_died_is_swept_and_one_whose_maker_lives_is_kept() -> None:
+    require_namespaces()
+    maker = subprocess.Popen(["true"])
+    maker.wait()  # a pid that was, and is no more
+    beds = {"stale": empty(str(maker.pid)), "live": empty(str(os.getpid()))}
+    try:
+        for made in beds.values():
+            made.network.create()
+            made.network.add_host("web1")
+        swept = sweep()
+        left = {ns.split("-", 1)[0] for ns in net.namespaces()}
+    finally:
+        for made in beds.values():
+            teardown(made.id)
+    assert beds["stale"].id in swept and beds["live"].id not in swept
+    assert beds["stale"].id not in left and beds["live"].id in left
+    assert not (BEDS / beds["stale"].id).exists()
 
 
 def test_every_role_runs_on_its_own_host_and_jobs_cross_them(bed: Bed) -> None:

@@ -212,14 +212,9 @@ def up(
     `rabbitmq_vhost`: the hosts get RABBITMQ_URL for that virtual host of the root
     namespace's RabbitMQ (which listens on loopback only), through a relay."""
     sweep()
-    bed_id = f"{net.PREFIX}{random.randrange(16**6):06x}"
-    workdir = BEDS / bed_id
-    (workdir / "logs").mkdir(parents=True)
-    workdir.chmod(0o755)  # PostgreSQL's user must reach its data directory
-    (workdir / "owner").write_text(owner or str(os.getpid()))
-    network = net.Network(bed_id, net.free_subnet())
-    bed = Bed(network, workdir, {})
+    bed = empty(owner or str(os.getpid()))
     try:
+        bed.network.create()
         _build(bed, hosts, env or {}, relay_database, rabbitmq_vhost)
     except BaseException:
         bed.down()
@@ -227,11 +222,20 @@ def up(
     return bed
 
 
+def empty(owner: str) -> Bed:
+    """A bed's id, directory and owner mark; nothing made on the network yet."""
+    bed_id = f"{net.PREFIX}{random.randrange(16**6):06x}"
+    workdir = BEDS / bed_id
+    (workdir / "logs").mkdir(parents=True)
+    workdir.chmod(0o755)  # PostgreSQL's user must reach its data directory
+    (workdir / "owner").write_text(owner)
+    return Bed(net.Network(bed_id, net.free_subnet()), workdir, {})
+
+
 def _build(
     bed: Bed, hosts: tuple[str, ...], env: dict[str, str], relay_db: bool, vhost: str | None
 ) -> None:
     network = bed.network
-    network.create()
     for name in ("db", "redis", *hosts):
         network.add_host(name)
     subnet = str(network.subnet)
