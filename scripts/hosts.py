@@ -20,8 +20,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.hosts import bed as beds
-from tests.hosts import net
+from tests.hosts import BEDS, net, sweep, teardown
+from tests.hosts import up as build
+from tests.hosts.bed import WEB_PORT
 
 WEBS, WORKERS = ("web1", "web2"), ("work1", "work2", "work3")
 
@@ -29,7 +30,7 @@ WEBS, WORKERS = ("web1", "web2"), ("work1", "work2", "work3")
 def up(args: argparse.Namespace) -> int:
     net.probe()
     env = {"JOBCAST_SIM_TPS": str(args.tps)}
-    bed = beds.up((*WEBS, *WORKERS), env, relay_database=False, owner="manual")
+    bed = build((*WEBS, *WORKERS), env, relay_database=False, owner="manual")
     for host in WORKERS:
         bed.start_worker(host, threads=args.threads)
     for host in WEBS:
@@ -46,9 +47,9 @@ def up(args: argparse.Namespace) -> int:
 def down(args: argparse.Namespace) -> int:
     ids = [args.id] if args.id else [b.name for b in _beds() if _owner(b) == "manual"]
     for bed_id in ids:
-        beds.teardown(bed_id)
+        teardown(bed_id)
         print(f"removed {bed_id}")
-    for bed_id in beds.sweep():
+    for bed_id in sweep():
         print(f"removed stale {bed_id}")
     return 0
 
@@ -71,13 +72,13 @@ def _health(name: str, host: dict[str, str]) -> str:
     if not name.startswith("web"):
         return ""
     try:
-        return httpx.get(f"http://{host['address']}:{beds.WEB_PORT}/health", timeout=3).text
+        return httpx.get(f"http://{host['address']}:{WEB_PORT}/health", timeout=3).text
     except httpx.HTTPError as error:
         return f"health: {error!r}"
 
 
 def _beds() -> list[Path]:
-    return sorted(beds.BEDS.glob(f"{net.PREFIX}*")) if beds.BEDS.exists() else []
+    return sorted(BEDS.glob(f"{net.PREFIX}*")) if BEDS.exists() else []
 
 
 def _owner(folder: Path) -> str:

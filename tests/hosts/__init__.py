@@ -12,7 +12,9 @@
 left. Used by tests/e2e/test_hosts.py, bench/scenarios/s10_hosts.py and scripts/hosts.py.
 """
 
-from tests.hosts.bed import Bed, sweep, teardown, up
+from tests.hosts.bed import Bed
+from tests.hosts.build import empty, up
 from tests.hosts.net import NamespacesUnavailable, probe
+from tests.hosts.sweep import BEDS, sweep, teardown
 
-__all__ = ["Bed", "NamespacesUnavailable", "probe", "sweep", "teardown", "up"]
+__all__ = ["BEDS", "Bed", "NamespacesUnavailable", "empty", "probe", "sweep", "teardown", "up"]

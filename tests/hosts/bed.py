@@ -1,25 +1,19 @@
 """A bed: hosts in network namespaces running a whole jobcast, and the faults done to it.
 
-A bed's id names everything it makes (namespaces, bridge, veths, its directory under
-/tmp/jobcast-hosts/). Its directory holds `owner`: the pid of the process that made it,
-or `manual` for a bed made by `scripts/hosts.py up`, kept until `down`. `sweep()`
-removes beds whose owner has died, so a killed test run leaves nothing behind for long.
+The bed's id names everything it makes (namespaces, bridge, veths, its directory);
+build.py makes a bed, sweep.py removes it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import random
-import shutil
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import psycopg
 from redis import Redis
@@ -28,10 +22,10 @@ from bench.freeze import frozen
 from store.keys import Keys
 from tests.hosts import net, servers
 from tests.hosts.relay import Relay
-from tests.processes import alive, children_of
+from tests.hosts.sweep import teardown
+from tests.processes import children_of
 from tests.stack import wait_for_health
 
-BEDS = Path("/tmp/jobcast-hosts")
 WEB_PORT = 8000
 RELAY_PORT = 15432  # on the bridge's address: PostgreSQL, through the delaying relay
 RABBIT_PORT = 15672  # on the bridge's address: the root namespace's RabbitMQ
@@ -195,128 +189,3 @@ class Bed:
         for relay in self.relays:
             relay.close()
         teardown(self.id)
-
-
-def up(
-    hosts: tuple[str, ...],
-    env: dict[str, str] | None = None,
-    *,
-    relay_database: bool = True,
-    rabbitmq_vhost: str | None = None,
-    owner: str | None = None,
-) -> Bed:
-    """Make the network, start PostgreSQL on `db` and Valkey on `redis`, migrate (the
-    Procfile's release line, from the first other host). Roles start on demand.
-
-    `relay_database`: the hosts reach PostgreSQL through a relay that can delay it.
-    `rabbitmq_vhost`: the hosts get RABBITMQ_URL for that virtual host of the root
-    namespace's RabbitMQ (which listens on loopback only), through a relay."""
-    sweep()
-    bed = empty(owner or str(os.getpid()))
-    try:
-        bed.network.create()
-        _build(bed, hosts, env or {}, relay_database, rabbitmq_vhost)
-    except BaseException:
-        bed.down()
-        raise
-    return bed
-
-
-def empty(owner: str) -> Bed:
-    """A bed's id, directory and owner mark; nothing made on the network yet."""
-    bed_id = f"{net.PREFIX}{random.randrange(16**6):06x}"
-    workdir = BEDS / bed_id
-    (workdir / "logs").mkdir(parents=True)
-    workdir.chmod(0o755)  # PostgreSQL's user must reach its data directory
-    (workdir / "owner").write_text(owner)
-    return Bed(net.Network(bed_id, net.free_subnet()), workdir, {})
-
-
-def _build(
-    bed: Bed, hosts: tuple[str, ...], env: dict[str, str], relay_db: bool, vhost: str | None
-) -> None:
-    network = bed.network
-    for name in ("db", "redis", *hosts):
-        network.add_host(name)
-    subnet = str(network.subnet)
-    bed.servers["db"] = servers.start_postgres(network.hosts["db"], bed.workdir, subnet)
-    bed.servers["redis"] = servers.start_valkey(network.hosts["redis"], bed.workdir)
-    database_url = bed.database_url
-    if relay_db:
-        relay = Relay((network.gateway, RELAY_PORT), (bed.address("db"), 5432))
-        relay.start()
-        bed.relays.append(relay)
-        database_url = f"postgresql+psycopg://postgres@{network.gateway}:{RELAY_PORT}/postgres"
-    if vhost is not None:
-        rabbit = Relay((network.gateway, RABBIT_PORT), ("127.0.0.1", 5672))
-        rabbit.start()
-        bed.relays.append(rabbit)
-        where = f"{network.gateway}:{RABBIT_PORT}/{quote(vhost, safe='')}"
-        env = {"RABBITMQ_URL": f"amqp://guest:guest@{where}", **env}
-    bed.env = {
-        "HOME": "/tmp",
-        "PYTHONUNBUFFERED": "1",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": bed.redis_url,
-        "JOBCAST_REDIS_NAMESPACE": f"jobcast-{bed.id}",
-        "JOBCAST_LLM": "simulated",
-        "JOBCAST_JOB_MODULES": "tests.jobtypes,bench.jobtypes",
-        "HOST": "0.0.0.0",
-        "PORT": str(WEB_PORT),
-        **env,
-    }
-    servers.wait_postgres(bed.database_url.replace("+psycopg", ""), bed.servers["db"])
-    servers.wait_valkey(bed.redis_url, bed.servers["redis"])
-    _release(bed, hosts[0])
-    (bed.workdir / "bed.json").write_text(json.dumps(describe(bed), indent=2))
-
-
-def _release(bed: Bed, host: str) -> None:
-    log = bed.logs / "release.log"
-    release = servers.role(bed.network.hosts[host], "release", "", bed.env, log)
-    if release.wait(120) != 0:
-        raise RuntimeError(f"the release step failed:\n{log.read_text()[-2000:]}")
-
-
-def describe(bed: Bed) -> dict[str, object]:
-    return {
-        "id": bed.id,
-        "subnet": str(bed.network.subnet),
-        "hosts": {
-            h.name: {"namespace": h.namespace, "address": h.address}
-            for h in bed.network.hosts.values()
-        },
-        "env": bed.env,
-        "workdir": str(bed.workdir),
-    }
-
-
-def teardown(bed_id: str) -> None:
-    """Kill whatever runs in the bed's namespaces, delete them and the bridge, and the
-    bed's directory. Safe to call on a half-built or already removed bed."""
-    for namespace in net.namespaces():
-        if namespace.startswith(f"{bed_id}-"):
-            for pid in net.pids_in(namespace):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-    net.remove(bed_id)
-    shutil.rmtree(BEDS / bed_id, ignore_errors=True)
-
-
-def sweep() -> list[str]:
-    """Tear down the beds whose owner process is gone (or never wrote its mark)."""
-    ids = {ns.split("-", 1)[0] for ns in net.namespaces() if ns.startswith(net.PREFIX)}
-    ids |= {d.name for d in BEDS.glob(f"{net.PREFIX}*")} if BEDS.exists() else set()
-    stale = [bed_id for bed_id in sorted(ids) if not _owned(bed_id)]
-    for bed_id in stale:
-        teardown(bed_id)
-    return stale
-
-
-def _owned(bed_id: str) -> bool:
-    mark = BEDS / bed_id / "owner"
-    if not mark.exists():  # a bed made this very moment writes its mark first thing
-        folder = BEDS / bed_id
-        return folder.exists() and time.time() - folder.stat().st_mtime < 60
-    owner = mark.read_text().strip()
-    return owner == "manual" or (owner.isdigit() and alive(int(owner)))
