@@ -68,6 +68,8 @@ def start_postgres(host: Host, workdir: Path, subnet: str) -> subprocess.Popen[b
         "listen_addresses": host.address,
         "unix_socket_directories": str(data),
         "max_connections": "300",
+        # Dynamic shared memory as files in the data directory, gone with it.
+        "dynamic_shared_memory_type": "mmap",
         # A throw-away database: durability buys nothing here and costs the shared disk.
         "fsync": "off",
         "synchronous_commit": "off",

@@ -19,11 +19,13 @@ from tests.hosts import net
 from tests.processes import alive
 
 BEDS = Path("/tmp/jobcast-hosts")
+POSTGRES_STOP_S = 20.0
 
 
 def teardown(bed_id: str) -> None:
     """Kill whatever runs in the bed's namespaces, delete them and the bridge, and the
     bed's directory. Safe to call on a half-built or already removed bed."""
+    _stop_postgres(bed_id)
     for namespace in net.namespaces():
         if namespace.startswith(f"{bed_id}-"):
             for pid in net.pids_in(namespace):
@@ -31,6 +33,20 @@ def teardown(bed_id: str) -> None:
                     os.kill(pid, signal.SIGKILL)
     net.remove(bed_id)
     shutil.rmtree(BEDS / bed_id, ignore_errors=True)
+
+
+def _stop_postgres(bed_id: str) -> None:
+    """A fast shutdown (SIGINT) first: a killed PostgreSQL leaves its System V shared
+    memory segment behind, on a machine that others share."""
+    pidfile = BEDS / bed_id / "pg" / "postmaster.pid"
+    if not pidfile.exists():
+        return
+    pid = int(pidfile.read_text().split("\n", 1)[0])
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + POSTGRES_STOP_S
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)  # no event to await from a process we may not have started
 
 
 def sweep() -> list[str]:
