@@ -184,14 +184,14 @@ def test_a_worker_cut_off_mid_job_loses_it_to_another_and_writes_no_second_resul
         bed.restore("work2")
     restored_at = time.time()
     done = wait_job(bed, job_id, lambda j: j["status"] in {"completed", "failed"})
-    back = wait_until(lambda: reported_since(bed, work2, restored_at), 60, "work2 never came back")
+    wait_until(lambda: reported_since(bed, work2, restored_at), 60, "work2 never came back")
     wait_until(lambda: attempt_ended(bed, job_id), 60, "work2 never let its attempt go")
     after = job(bed, "web1", job_id)
 
-    assert taken_after < 4 + 5, taken_after  # the lease, and the reconciler's pass
+    # Within the lease (4 s), a reconciler pass and the claim, with room for a busy machine.
+    assert taken_after < 4 + 10, taken_after
     assert bed.host_running(job_id) in {"work1", "work3"}
     assert (done["status"], done["attempts"]) == ("completed", 2)
-    assert back
     for field in ("status", "attempts", "result", "seq", "finished_at"):
         assert after[field] == done[field], field
     statuses = [e for e in events(bed, job_id) if e["type"] == "status"]
