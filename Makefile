@@ -93,7 +93,7 @@ lock: $(BIN)/python
 	$(UV_COMPILE) pyproject.toml requirements/build.in --extra bench -c requirements/app.txt -o requirements/bench.txt
 	$(UV_COMPILE) pyproject.toml requirements/build.in --extra test --extra model -c requirements/test.txt -o requirements/model.txt
 
-# S1–S9 beside their baselines (about 9 minutes); writes docs/BENCHMARKS.md and its plots.
+# S1–S10 beside their baselines (about 10 minutes); writes docs/BENCHMARKS.md and its plots.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench
 

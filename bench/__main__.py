@@ -1,6 +1,6 @@
-"""`python -m bench`: run S1–S9 with their baselines; write docs/BENCHMARKS.md and its plots.
+"""`python -m bench`: run S1–S10 with their baselines; write docs/BENCHMARKS.md and its plots.
 
-python -m bench                        # what `make bench` runs (about 8 minutes)
+python -m bench                        # what `make bench` runs (about 10 minutes)
 python -m bench --sizes smoke --out /tmp/b.md --no-plots   # seconds; the test suite's
 python -m bench --only S4,S5           # some scenarios only
 """
@@ -29,6 +29,7 @@ from bench.scenarios import (
     s7_model_calls,
     s8_batch,
     s9_fairness,
+    s10_hosts,
 )
 from bench.sizes import FULL, SMOKE
 
@@ -42,6 +43,7 @@ SCENARIOS = {
     "S7": s7_model_calls.run,
     "S8": s8_batch.run,
     "S9": s9_fairness.run,
+    "S10": s10_hosts.run,
 }
 PLOTS = {
     "S4": ("bench-s4-staleness.png", plots.s4_staleness),

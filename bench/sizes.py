@@ -48,6 +48,13 @@ class Sizes:
     s9_every_s: float = 0.25
     s9_threads: int = 8
     s9_cost_jobs: int = 2000
+    # S10: worker hosts tried in turn; no-op jobs per step; streaming jobs per step (all
+    # submitted at once) and their tokens; worker threads per host.
+    s10_hosts: tuple[int, ...] = (1, 2, 3)
+    s10_jobs: int = 400
+    s10_streams: int = 48
+    s10_tokens: int = 60
+    s10_threads: int = 8
 
 
 FULL = Sizes()
@@ -78,4 +85,9 @@ SMOKE = replace(
     s9_every_s=0.05,
     s9_threads=2,
     s9_cost_jobs=50,
+    s10_hosts=(1, 2),
+    s10_jobs=10,
+    s10_streams=4,
+    s10_tokens=10,
+    s10_threads=2,
 )

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from bench.load.http import Pool, request_bytes
@@ -43,7 +44,9 @@ async def burst(port: int, body: bytes, count: int, concurrency: int) -> dict[st
     return {"start": start, "end": end, "ids": ids, "latencies_ms": latencies, "errors": errors}
 
 
-def submit_burst(port: int, body: bytes, count: int, concurrency: int) -> Child:
+def submit_burst(
+    port: int, body: bytes, count: int, concurrency: int, wrap: Sequence[str] = ()
+) -> Child:
     """Start a load generator process submitting `count` jobs; `.result()` has its figures."""
     from bench.load.child import Child  # not at the top: the load generator itself skips it
 
@@ -51,6 +54,7 @@ def submit_burst(port: int, body: bytes, count: int, concurrency: int) -> Child:
         "bench.load.burst",
         *("--port", str(port), "--body", body.decode()),
         *("--count", str(count), "--concurrency", str(concurrency)),
+        wrap=wrap,
     )
 
 

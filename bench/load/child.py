@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from bench.env import ROOT
@@ -17,9 +18,10 @@ from bench.measure import cpu_seconds
 class Child:
     """`python -m MODULE ARGS`; it speaks in lines: words like READY, and JSON objects."""
 
-    def __init__(self, module: str, *args: str) -> None:
+    def __init__(self, module: str, *args: str, wrap: Sequence[str] = ()) -> None:
+        """`wrap`: a command prefix, e.g. `ip netns exec NS` to run it on a bed's host."""
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
+            [*wrap, sys.executable, "-m", module, *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stdin=subprocess.PIPE,
