@@ -25,9 +25,13 @@ from store.migrate import upgrade
 from store.settings import Settings
 from tests.databases import postgres_database
 from tests.fault_fixtures import (  # noqa: F401  (fixtures of the fault tests)
+    broker_env,
     isolated_backends,
     own_redis,
+    rabbit_resilient_stack,
+    rabbit_vhosts,
     resilient_stack,
+    resilient_stacks,
 )
 from tests.inprocess import keyed_app, web_app  # noqa: F401  (fixtures: the app in-process)
 from tests.secured import Secured, start_secured

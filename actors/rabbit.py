@@ -1,0 +1,83 @@
+"""RabbitMQ as the message broker (JOBCAST_BROKER=rabbitmq): Dramatiq's own RabbitmqBroker.
+
+Only run_job messages move to RabbitMQ; events, live views, leases, enqueue marks and
+the wake-up-free parts of the worker stay on Redis. What differs from the Redis broker
+(actors/worker/wakeup.py), and why nothing of it is needed here:
+- RabbitMQ pushes messages to consumers, so there is no polling and no wake-up channel:
+  an idle worker gets a message as soon as it is published.
+- A worker that dies (SIGKILL, lost network) loses its connection, and RabbitMQ hands its
+  unacknowledged messages to another consumer at once: no heartbeat timeout and no
+  maintenance pass (Dramatiq's Redis-only settings). The redelivered message finds its
+  job `running` under a fresh lease and is ignored as a duplicate; jobcast's reconciler
+  recovers the job a lease later, as it does on Redis.
+- Queues are durable and messages persistent (Dramatiq declares them so), and with
+  publisher confirms a send returns only once RabbitMQ has taken the message.
+
+Each thread that sends gets its own connection (pika is not thread-safe; Dramatiq keeps
+them per thread): in the web process that is the thread pool a submit runs on, never
+the event loop.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from dramatiq import Broker, Middleware, Worker
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.worker import QUEUE_PREFETCH
+
+from actors.worker.wakeup import THREAD_TICK_MS
+
+# Connection options, unless RABBITMQ_URL's query sets them (pika reads these names):
+# - a connect that does not answer fails in seconds, and Dramatiq retries a failed send
+#   on a new connection (6 tries), so a submit waits ~20 s at worst, never forever;
+# - RabbitMQ blocks publishers under a memory or disk alarm: give up after 5 s (the job
+#   is accepted anyway and the reconciler sends it once RabbitMQ recovers);
+# - heartbeats every 30 s let both sides notice a dead peer; an idle sending thread's
+#   connection that the server closed meanwhile is replaced on its next send.
+CONNECTION_DEFAULTS = {
+    "socket_timeout": "3",
+    "connection_attempts": "1",
+    "blocked_connection_timeout": "5",
+    "heartbeat": "30",
+}
+
+
+def with_defaults(url: str) -> str:
+    """`url` with CONNECTION_DEFAULTS added to its query, where the query lacks them."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    return urlunsplit(parts._replace(query=urlencode({**CONNECTION_DEFAULTS, **query})))
+
+
+def rabbitmq_broker(url: str, middleware: list[Middleware]) -> RabbitmqBroker:
+    """Dramatiq's RabbitmqBroker on `url` (its vhost keeps deployments apart).
+
+    - confirm_delivery: a send waits for RabbitMQ's ack, so an accepted job's message is
+      in a durable queue, or the send raises (and the reconciler sends it later). It
+      also makes Dramatiq redeclare a queue deleted behind its back. Costs one round
+      trip per send.
+    - max_priority stays unset: priority is three queues, as on Redis (store/keys.py),
+      ordered by each worker among the messages it holds. `x-max-priority` is a queue
+      argument fixed when a queue is first declared; a later change would make every
+      declare fail with PRECONDITION_FAILED.
+    """
+    broker = RabbitmqBroker(url=with_defaults(url), confirm_delivery=True, middleware=middleware)
+    broker.add_middleware(PushedConsumers())
+    return broker
+
+
+class PushedConsumers(Middleware):
+    """Worker settings for a broker that pushes: prefetch as many messages as threads.
+
+    RabbitMQ's prefetch (`basic.qos`) is how many unacknowledged messages a consumer
+    holds. Dramatiq's default is twice the threads per queue; jobs run for minutes, so
+    a process holding messages it cannot start yet starves an idle neighbour.
+    `worker_timeout` is how long a consumer waits for a push before it looks at its
+    delayed messages and at a stop: the tick makes retries start on time and stops quick.
+    """
+
+    def before_worker_boot(self, broker: Broker, worker: Worker) -> None:
+        worker.worker_timeout = THREAD_TICK_MS
+        if not QUEUE_PREFETCH:  # Dramatiq's own `dramatiq_queue_prefetch` variable wins
+            worker.queue_prefetch = worker.worker_threads
