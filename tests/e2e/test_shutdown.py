@@ -12,10 +12,10 @@ from tests.faults import FAST_RECOVERY, job_of, start_fault_stack, submit_job, w
 
 
 def test_sigterm_finishes_short_jobs_and_hands_back_long_ones(
-    tmp_path: Path, own_redis: OwnRedis, broker_env: dict[str, str]
+    tmp_path: Path, own_redis: OwnRedis
 ) -> None:
     # A worker with a long grace period: its short job finishes before it exits.
-    env = {**FAST_RECOVERY, "JOBCAST_SHUTDOWN_GRACE": "20", **broker_env}
+    env = {**FAST_RECOVERY, "JOBCAST_SHUTDOWN_GRACE": "20"}
     stack = start_fault_stack(tmp_path, own_redis.url, env)
     try:
         short = submit_job(stack, "long_chat", {"rounds": 1})
