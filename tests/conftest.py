@@ -28,6 +28,7 @@ from tests.fault_fixtures import (  # noqa: F401  (fixtures of the fault tests)
     broker_env,
     isolated_backends,
     own_redis,
+    rabbit_proxy,
     rabbit_resilient_stack,
     rabbit_vhosts,
     resilient_stack,

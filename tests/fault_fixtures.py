@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from redis import Redis
@@ -19,8 +20,9 @@ from store.backends import Backends, connect
 from store.migrate import upgrade
 from store.settings import Settings
 from tests.faults import FAST_RECOVERY, FaultStack, start_fault_stack
-from tests.rabbit import Vhosts
+from tests.rabbit import RABBITMQ_HOST, RABBITMQ_PORT, Vhosts
 from tests.stack import free_port
+from tests.tcp_proxy import TcpProxy
 
 
 class OwnRedis:
@@ -98,11 +100,30 @@ def broker_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
+def rabbit_proxy() -> Iterator[TcpProxy]:
+    """A proxy to RabbitMQ that a test may cut (and must restore): `rabbit_resilient_stack`
+    reaches RabbitMQ through it."""
+    proxy = TcpProxy((RABBITMQ_HOST, RABBITMQ_PORT))
+    proxy.restore()
+    yield proxy
+    proxy.cut()
+
+
+@pytest.fixture(scope="session")
 def rabbit_resilient_stack(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str, rabbit_vhosts: Vhosts
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_url: str,
+    rabbit_vhosts: Vhosts,
+    rabbit_proxy: TcpProxy,
 ) -> Iterator[FaultStack]:
-    """`resilient_stack`, its messages on RabbitMQ."""
+    """`resilient_stack`, its messages on RabbitMQ (through `rabbit_proxy`). A consumer
+    that lost its connection reconnects after 0.5 s (Dramatiq's default: 3 s)."""
     with rabbitmq_env(rabbit_vhosts) as env:
+        url = urlsplit(env["RABBITMQ_URL"])
+        proxied = url._replace(
+            netloc=f"{url.username}:{url.password}@127.0.0.1:{rabbit_proxy.port}"
+        )
+        env = {**env, "RABBITMQ_URL": urlunsplit(proxied), "dramatiq_restart_delay": "500"}
         tmp = tmp_path_factory.mktemp("resilient-rabbit")
         stack = start_fault_stack(tmp, redis_url, {**FAST_RECOVERY, **env})
         yield stack
