@@ -73,13 +73,6 @@ def resilient_stack(
     stack.stop()
 
 
-@pytest.fixture(scope="session")
-def rabbit_vhosts() -> Iterator[Vhosts]:
-    vhosts = Vhosts()
-    yield vhosts
-    vhosts.close()
-
-
 @contextlib.contextmanager
 def rabbitmq_env(vhosts: Vhosts) -> Iterator[dict[str, str]]:
     """Settings for a stack on RabbitMQ, in a vhost of its own while the block runs."""

@@ -2,9 +2,10 @@
 
 The RabbitMQ at TEST_RABBITMQ_URL (default: guest on 127.0.0.1:5672, which .ci/run starts
 when nothing answers) is shared, so tests never touch a vhost they did not create. A vhost
-is made with `rabbitmqctl` (about 2 s a call), so they are made two at a time and reused:
-a stack that stops hands its vhost back with its queues deleted, and the run deletes its
-vhosts when it ends. Without RabbitMQ (or rabbitmqctl) the tests that need it skip and
+is made with `rabbitmqctl` (about 2 s a call), so they are made two at a time (the first
+two in the background as soon as a RabbitMQ test is collected) and reused: a stack that
+stops hands its vhost back with its queues deleted, and the run deletes its vhosts when
+it ends. Without RabbitMQ (or rabbitmqctl) the tests that need it skip and
 say why, except with CI set (CI=true), where they fail.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import uuid
 from urllib.parse import quote
 
@@ -52,16 +54,18 @@ class Vhosts:
         self.made: list[str] = []
         self.free: list[str] = []
         self.unavailable: str | None = None
+        self._early: threading.Thread | None = None
+
+    def prepare(self) -> None:
+        """Make the first vhosts in the background, while the tests before theirs run."""
+        self._early = threading.Thread(target=self._stock, name="rabbit-vhosts", daemon=True)
+        self._early.start()
 
     def lease(self) -> str:
         """The URL of a vhost nobody else uses now (skips the test without RabbitMQ)."""
-        if self.unavailable is None:
-            self.unavailable = _why_unreachable() or ""
-        if not self.free and not self.unavailable:
-            try:
-                self._make(MADE_AT_ONCE)
-            except (OSError, RuntimeError) as error:
-                self.unavailable = f"rabbitmqctl cannot add a vhost ({error})"
+        if self._early is not None:
+            self._early.join()
+        self._stock()
         if self.unavailable:
             if os.environ.get("CI"):  # as the browser tests: CI never skips them silently
                 pytest.fail(f"CI needs RabbitMQ: {self.unavailable}")
@@ -79,8 +83,21 @@ class Vhosts:
         self.free.append(parameters.virtual_host)
 
     def close(self) -> None:
+        if self._early is not None:
+            self._early.join()
         if self.made:
             _wait_all([_rabbitmqctl("delete_vhost", vhost) for vhost in self.made])
+
+    def _stock(self) -> None:
+        """At least one vhost free, unless RabbitMQ or rabbitmqctl is missing (then why)."""
+        if self.unavailable is None:
+            self.unavailable = _why_unreachable() or ""
+        if self.free or self.unavailable:
+            return
+        try:
+            self._make(MADE_AT_ONCE)
+        except (OSError, RuntimeError) as error:
+            self.unavailable = f"rabbitmqctl cannot add a vhost ({error})"
 
     def _make(self, count: int) -> None:
         names = [f"{self.prefix}-{len(self.made) + n}" for n in range(count)]
