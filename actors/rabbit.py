@@ -1,15 +1,15 @@
 """RabbitMQ as the message broker (JOBCAST_BROKER=rabbitmq): Dramatiq's own RabbitmqBroker.
 
-Only run_job messages move to RabbitMQ; events, live views, leases, enqueue marks and
-the wake-up-free parts of the worker stay on Redis. What differs from the Redis broker
-(actors/worker/wakeup.py), and why nothing of it is needed here:
+Only run_job messages move to RabbitMQ; events, live views, leases, enqueue marks,
+worker heartbeats and cancel signals stay on Redis. What the Redis broker needs that
+RabbitMQ does not (actors/worker/wakeup.py, and Dramatiq's Redis-only settings):
 - RabbitMQ pushes messages to consumers, so there is no polling and no wake-up channel:
   an idle worker gets a message as soon as it is published.
 - A worker that dies (SIGKILL, lost network) loses its connection, and RabbitMQ hands its
   unacknowledged messages to another consumer at once: no heartbeat timeout and no
-  maintenance pass (Dramatiq's Redis-only settings). The redelivered message finds its
-  job `running` under a fresh lease and is ignored as a duplicate; jobcast's reconciler
-  recovers the job a lease later, as it does on Redis.
+  maintenance pass. The redelivered message finds its job `running` under a fresh
+  lease and is ignored as a duplicate; jobcast's reconciler recovers the job a lease
+  later, as it does on Redis.
 - Queues are durable and messages persistent (Dramatiq declares them so), and with
   publisher confirms a send returns only once RabbitMQ has taken the message.
 
@@ -29,10 +29,10 @@ from dramatiq.worker import QUEUE_PREFETCH
 from actors.worker.wakeup import THREAD_TICK_MS
 
 # Connection options, unless RABBITMQ_URL's query sets them (pika reads these names):
-# - a connect that does not answer fails in seconds, and Dramatiq retries a failed send
-#   on a new connection (6 tries), so a submit waits ~20 s at worst, never forever;
-# - RabbitMQ blocks publishers under a memory or disk alarm: give up after 5 s (the job
-#   is accepted anyway and the reconciler sends it once RabbitMQ recovers);
+# - a connect that gets no answer fails after 3 s; a refused one at once. Dramatiq tries
+#   a failed send 6 times on new connections, so a submit waits 20 s at worst;
+# - RabbitMQ blocks publishers under a memory or disk alarm: each try gives up after 5 s
+#   (the job is accepted anyway; the reconciler sends it once RabbitMQ recovers);
 # - heartbeats every 30 s let both sides notice a dead peer; an idle sending thread's
 #   connection that the server closed meanwhile is replaced on its next send.
 CONNECTION_DEFAULTS = {
