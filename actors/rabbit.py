@@ -13,16 +13,22 @@ RabbitMQ does not (actors/worker/wakeup.py, and Dramatiq's Redis-only settings):
 - Queues are durable and messages persistent (Dramatiq declares them so), and with
   publisher confirms a send returns only once RabbitMQ has taken the message.
 
-Each thread that sends gets its own connection (pika is not thread-safe; Dramatiq keeps
-them per thread): in the web process that is the thread pool a submit runs on, never
-the event loop.
+Sending: pika is not thread-safe, so Dramatiq's broker opens a connection for each
+thread that sends and keeps it for good. The web process sends from AnyIO's thread pool,
+whose threads exit after 10 s idle: every burst after a pause would open new connections
+and leave the old ones open. So every send goes through a few threads of our own that
+live as long as the process (`SendingRabbitmqBroker`), and a process holds at most
+SENDERS connections for sending. The submit waits for its send in its pool thread,
+never on the event loop.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from dramatiq import Broker, Middleware, Worker
+from dramatiq import Broker, Message, Middleware, Worker
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.worker import QUEUE_PREFETCH
 
@@ -35,6 +41,9 @@ from actors.worker.wakeup import THREAD_TICK_MS
 #   (the job is accepted anyway; the reconciler sends it once RabbitMQ recovers);
 # - heartbeats every 30 s let both sides notice a dead peer; an idle sending thread's
 #   connection that the server closed meanwhile is replaced on its next send.
+# Threads (each with its connection) that send, per process: a send with confirms takes
+# 1–5 ms, so four carry hundreds of submits a second.
+SENDERS = 4
 CONNECTION_DEFAULTS = {
     "socket_timeout": "3",
     "connection_attempts": "1",
@@ -50,6 +59,19 @@ def with_defaults(url: str) -> str:
     return urlunsplit(parts._replace(query=urlencode({**CONNECTION_DEFAULTS, **query})))
 
 
+class SendingRabbitmqBroker(RabbitmqBroker):
+    """Dramatiq's RabbitmqBroker, sending from SENDERS long-lived threads of its own."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        # Threads start on the first send, so importing `actors` still starts none.
+        self.senders = ThreadPoolExecutor(SENDERS, thread_name_prefix="jobcast-rabbitmq-send")
+
+    def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
+        send = super().enqueue
+        return self.senders.submit(send, message, delay=delay).result()
+
+
 def rabbitmq_broker(url: str, middleware: list[Middleware]) -> RabbitmqBroker:
     """Dramatiq's RabbitmqBroker on `url` (its vhost keeps deployments apart).
 
@@ -62,7 +84,9 @@ def rabbitmq_broker(url: str, middleware: list[Middleware]) -> RabbitmqBroker:
       argument fixed when a queue is first declared; a later change would make every
       declare fail with PRECONDITION_FAILED.
     """
-    broker = RabbitmqBroker(url=with_defaults(url), confirm_delivery=True, middleware=middleware)
+    broker = SendingRabbitmqBroker(
+        url=with_defaults(url), confirm_delivery=True, middleware=middleware
+    )
     broker.add_middleware(PushedConsumers())
     return broker
 
