@@ -96,10 +96,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[VHOSTS] = Vhosts()
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # A vhost takes seconds to make: start on the first ones if any test will want them.
-    if any("rabbitmq" in item.nodeid for item in items):
-        config.stash[VHOSTS].prepare()
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # A vhost takes seconds to make: start on the first ones if a selected test wants them.
+    if any("rabbitmq" in item.nodeid for item in session.items):
+        session.config.stash[VHOSTS].prepare()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
