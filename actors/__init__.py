@@ -7,11 +7,12 @@ A worker checks Redis and the database as it boots (actors/worker/preflight.py),
 process in its lifespan (web/dependencies.py).
 
 The web process imports only `JOB_TYPES` (with `JobType`, the type of its entries),
-`send_job` and `QUEUES` from here, never a submodule (tests/test_invariants.py holds it to that).
+`send_job` (with `SEND_ERRORS`, what a failed send raises, Redis or RabbitMQ) and
+`QUEUES` from here, never a submodule (tests/test_invariants.py holds it to that).
 """
 
 from actors import jobtypes
-from actors.broker import broker
+from actors.broker import SEND_ERRORS, broker
 from actors.registry import JOB_TYPES, JobType
 from actors.worker.job_modules import load as _load_job_modules
 from actors.worker.run import run_job, send_job
@@ -20,4 +21,13 @@ from store.settings import get_settings
 
 _load_job_modules(get_settings().job_module_names)
 
-__all__ = ["JOB_TYPES", "QUEUES", "JobType", "broker", "jobtypes", "run_job", "send_job"]
+__all__ = [
+    "JOB_TYPES",
+    "QUEUES",
+    "SEND_ERRORS",
+    "JobType",
+    "broker",
+    "jobtypes",
+    "run_job",
+    "send_job",
+]

@@ -23,6 +23,9 @@ FIELDS = "fields"  # the LogRecord attribute that holds an event's structured fi
 MASK = "[redacted]"
 # Per-request chatter from the model client (and the URLs it calls): warnings only.
 QUIET = ("openai", "httpx", "httpx2", "httpcore", "httpcore2")
+# pika logs one failed connect as half a dozen ERROR lines and a traceback; Dramatiq (a
+# consumer's) and jobcast (a send's, a start-up check's) report the same failure in one.
+SILENCED = ("pika",)
 # Loggers that uvicorn gives handlers of its own; they write through ours instead.
 UVICORN = ("uvicorn", "uvicorn.access")
 
@@ -118,6 +121,8 @@ def configure(settings: Settings, stream: TextIO | None = None) -> None:
     root.setLevel(level)
     for name in QUIET:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
+    for name in SILENCED:
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     for name in UVICORN:
         own = logging.getLogger(name)
         if own.handlers:  # uvicorn set it up (and did not switch it off): use ours

@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 from typing import NoReturn
 
+import pika
+from pika.exceptions import AMQPError
 from redis import RedisError
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -44,7 +46,23 @@ def problem(settings: Settings) -> str | None:
             client.connection_pool.disconnect()
     except RedisError as error:
         return f"cannot reach Redis at {redact_url(url)}: {error}"
+    if settings.broker == "rabbitmq" and settings.rabbitmq_url:
+        found = _rabbitmq_problem(settings.rabbitmq_url)
+        if found is not None:
+            return found
     return _database_problem(settings.database_url)
+
+
+def _rabbitmq_problem(url: str) -> str | None:
+    """Connect and disconnect: wrong host, credentials or vhost show here, not at a send."""
+    try:
+        parameters = pika.URLParameters(url)
+        parameters.socket_timeout = parameters.stack_timeout = 5
+        pika.BlockingConnection(parameters).close()
+    except (AMQPError, OSError, ValueError) as error:
+        reason = str(error) or "no answer (refused or timed out)"
+        return f"cannot reach RabbitMQ at {redact_url(url)}: {reason}"
+    return None
 
 
 def _database_problem(url: str) -> str | None:

@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Prefix of every Redis key and channel we own; tests use one of their own.
     redis_namespace: str = Field(default="jobcast", alias="JOBCAST_REDIS_NAMESPACE")
+    # Where run_job messages wait: Redis (REDIS_URL, the default) or RabbitMQ (RABBITMQ_URL,
+    # whose vhost keeps deployments apart). Redis still carries events and live state.
+    # Declared in this order: the URL's validator reads the broker (docs/brokers.md).
+    broker: Literal["redis", "rabbitmq"] = Field(default="redis", alias="JOBCAST_BROKER")
+    rabbitmq_url: str | None = Field(default=None, validate_default=True)
 
     # --- The model ---------------------------------------------------------------------
     # Declared before `llm`: its validator reads them.
@@ -286,6 +291,22 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, url: str | None) -> str | None:
         if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return url or None
+
+    @field_validator("broker", mode="before")
+    @classmethod
+    def _broker_name(cls, raw: object) -> object:
+        return raw.strip().lower() if isinstance(raw, str) else raw
+
+    @field_validator("rabbitmq_url")
+    @classmethod
+    def _rabbitmq_url(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if url and not url.startswith(("amqp://", "amqps://")):
+            raise ValueError("must start with amqp:// or amqps://")
+        if not url and info.data.get("broker") == "rabbitmq":
+            raise ValueError(
+                "must be set when JOBCAST_BROKER=rabbitmq (amqp://user:pass@host/vhost)"
+            )
         return url or None
 
     @model_validator(mode="after")

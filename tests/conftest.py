@@ -25,15 +25,21 @@ from store.migrate import upgrade
 from store.settings import Settings
 from tests.databases import postgres_database
 from tests.fault_fixtures import (  # noqa: F401  (fixtures of the fault tests)
+    broker_env,
     isolated_backends,
     own_redis,
+    rabbit_proxy,
+    rabbit_resilient_stack,
     resilient_stack,
+    resilient_stacks,
 )
 from tests.inprocess import keyed_app, web_app  # noqa: F401  (fixtures: the app in-process)
+from tests.rabbit import Vhosts
 from tests.secured import Secured, start_secured
 from tests.stack import Stack, free_port, start_stack
 
 HARNESS = pytest.StashKey["Harness"]()
+VHOSTS = pytest.StashKey[Vhosts]()
 
 
 class Harness:
@@ -87,17 +93,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     root = Path(tempfile.mkdtemp(prefix="jobcast-tests-"))
     config.stash[HARNESS] = Harness(root)
+    config.stash[VHOSTS] = Vhosts()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # A vhost takes seconds to make: start on the first ones if a selected test wants them.
+    if any("rabbitmq" in item.nodeid for item in session.items):
+        session.config.stash[VHOSTS].prepare()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     harness = config.stash.get(HARNESS, None)
     if harness is not None:
         harness.close()
+    vhosts = config.stash.get(VHOSTS, None)
+    if vhosts is not None:
+        vhosts.close()
 
 
 @pytest.fixture(scope="session")
 def harness(pytestconfig: pytest.Config) -> Harness:
     return pytestconfig.stash[HARNESS]
+
+
+@pytest.fixture(scope="session")
+def rabbit_vhosts(pytestconfig: pytest.Config) -> Vhosts:
+    """The run's vhosts on the shared RabbitMQ (tests/rabbit.py)."""
+    return pytestconfig.stash[VHOSTS]
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,18 @@ def test_unreachable_redis_is_one_line(command: list[str]) -> None:
     assert "Traceback" not in stderr
 
 
+@pytest.mark.parametrize("command", [WEB, WORKER], ids=["web", "worker"])
+def test_unreachable_rabbitmq_is_one_line(command: list[str]) -> None:
+    url = f"amqp://guest:guest@127.0.0.1:{free_port()}/jobcast"
+    code, stderr = run(command, JOBCAST_BROKER="rabbitmq", RABBITMQ_URL=url)
+    assert code != 0
+    assert jobcast_lines(stderr) == [
+        "jobcast: cannot reach RabbitMQ at amqp://guest:***@127.0.0.1:"
+        f"{url.rsplit(':', 1)[1]}: no answer (refused or timed out)"
+    ], stderr
+    assert "Traceback" not in stderr
+
+
 @pytest.mark.parametrize("module", ["web.app", "actors"])
 def test_importing_the_app_or_the_actors_connects_to_nothing(module: str) -> None:
     """Checks run when a process starts serving, not at import: a port where nothing

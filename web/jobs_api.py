@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from actors import JOB_TYPES, send_job
+from actors import JOB_TYPES, SEND_ERRORS, send_job
 from store import jobs, tags, tracing
 from store.access import listing, parents, submissions
 from store.access.quota import SubmissionLimits
@@ -70,7 +70,7 @@ def enqueue(b: Backends, job: Job) -> None:
     try:
         with tracing.span("jobcast.submit", attributes):  # the job's trace starts here
             send_job(b, job.id, job.priority, owner=job.owner)
-    except RedisError as error:
+    except SEND_ERRORS as error:
         # The row is the system of record: the job is accepted and stays pending until
         # a worker's reconciler finds it without a message and sends one.
         log.error("job %s accepted but not enqueued: %s", job.id, error)

@@ -19,9 +19,8 @@ from functools import lru_cache
 from typing import Any
 
 import dramatiq
-from redis.exceptions import RedisError
 
-from actors.broker import broker
+from actors.broker import SEND_ERRORS, broker
 from actors.metrics import Attempt
 from actors.registry import MAX_TIME_LIMIT_S
 from actors.worker.active import ACTIVE, worker_name
@@ -125,7 +124,7 @@ def send_job(
     try:
         options = tracing.message_options()  # the sender's trace, continued by the worker
         actor_for(priority).send_with_options(args=(job_id,), delay=delay_ms or None, **options)
-    except RedisError:
+    except SEND_ERRORS:
         enqueued.received(b, job_id)  # no message left: let the reconciler see that
         raise
 
@@ -135,7 +134,7 @@ def send_again(b: Backends, job: Job) -> None:
     delay = (job.retry_at - utcnow()).total_seconds() if job.retry_at else 0.0
     try:
         send_job(b, job.id, job.priority, max(delay, 0.0), owner=job.owner)
-    except RedisError as error:
+    except SEND_ERRORS as error:
         log.warning("job %s: next attempt not sent (%s); the reconciler will", job.id, error)
 
 

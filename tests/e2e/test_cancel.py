@@ -25,8 +25,9 @@ def usage_recorded(stack: FaultStack, job_id: str) -> dict[str, int]:
 
 
 async def test_cancelling_a_streaming_job_stops_it_within_2_s_and_keeps_its_output(
-    resilient_stack: FaultStack,
+    resilient_stacks: FaultStack,
 ) -> None:
+    resilient_stack = resilient_stacks  # on each broker
     job_id = submit_job(resilient_stack, "long_chat", {"rounds": ROUNDS})
     async with connect(resilient_stack.events_url(job_id)) as ws:
         received = Received()
@@ -57,7 +58,8 @@ async def test_cancelling_a_streaming_job_stops_it_within_2_s_and_keeps_its_outp
     assert usage["llm_calls"] < ROUNDS
 
 
-async def test_a_job_cancelled_before_it_starts_never_runs(resilient_stack: FaultStack) -> None:
+async def test_a_job_cancelled_before_it_starts_never_runs(resilient_stacks: FaultStack) -> None:
+    resilient_stack = resilient_stacks  # on each broker
     worker = resilient_stack.workers[0]
     before = resilient_stack.duplicates_seen()
     with resilient_stack.paused(worker):

@@ -19,10 +19,11 @@ from tests.faults import (
 
 @pytest.mark.timeout(120)
 async def test_a_job_whose_worker_is_killed_completes_on_another_within_30_s(
-    tmp_path: Path, own_redis: OwnRedis
+    tmp_path: Path, own_redis: OwnRedis, broker_env: dict[str, str]
 ) -> None:
     # Production settings for leases, the reconciler and the broker: they are the claim.
-    stack = start_fault_stack(tmp_path, own_redis.url, workers=2, threads=2)
+    # On RabbitMQ the killed worker's message comes back at once, to find its job running.
+    stack = start_fault_stack(tmp_path, own_redis.url, broker_env, workers=2, threads=2)
     try:
         job_id = submit_job(stack, "long_chat", {"rounds": 2})
         async with connect(stack.events_url(job_id)) as ws:

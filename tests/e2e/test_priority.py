@@ -8,8 +8,10 @@ from tests.fault_fixtures import OwnRedis
 from tests.faults import FAST_RECOVERY, job_of, start_fault_stack, submit_job, wait_status
 
 
-def test_queued_jobs_start_in_priority_order(tmp_path: Path, own_redis: OwnRedis) -> None:
-    stack = start_fault_stack(tmp_path, own_redis.url, FAST_RECOVERY, threads=1)
+def test_queued_jobs_start_in_priority_order(
+    tmp_path: Path, own_redis: OwnRedis, broker_env: dict[str, str]
+) -> None:
+    stack = start_fault_stack(tmp_path, own_redis.url, {**FAST_RECOVERY, **broker_env}, threads=1)
     try:
         blocker = submit_job(stack, "long_chat", {"rounds": 2})
         wait_status(stack, blocker, {"running"})

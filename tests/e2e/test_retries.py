@@ -34,8 +34,10 @@ def progress_by_attempt(received: Received) -> dict[int, list[int]]:
 
 
 async def test_transient_failures_are_retried_with_backoff_until_the_job_completes(
-    resilient_stack: FaultStack,
+    resilient_stacks: FaultStack,
 ) -> None:
+    # On each broker: the attempts after the first are delayed messages.
+    resilient_stack = resilient_stacks
     job_id = submit_job(resilient_stack, "flaky", {"failures": 2})
     received = await follow(resilient_stack, job_id)
 
