@@ -7,17 +7,27 @@ A worker checks Redis and the database as it boots (actors/worker/preflight.py),
 process in its lifespan (web/dependencies.py).
 
 The web process imports only `JOB_TYPES` (with `JobType`, the type of its entries),
-`send_job` and `QUEUES` from here, never a submodule (tests/test_invariants.py holds it to that).
+`send_job`, `send_jobs` and `QUEUES` from here, never a submodule
+(tests/test_invariants.py holds it to that).
 """
 
 from actors import jobtypes
 from actors.broker import broker
 from actors.registry import JOB_TYPES, JobType
 from actors.worker.job_modules import load as _load_job_modules
-from actors.worker.run import run_job, send_job
+from actors.worker.run import run_job, send_job, send_jobs
 from store.keys import QUEUES
 from store.settings import get_settings
 
 _load_job_modules(get_settings().job_module_names)
 
-__all__ = ["JOB_TYPES", "QUEUES", "JobType", "broker", "jobtypes", "run_job", "send_job"]
+__all__ = [
+    "JOB_TYPES",
+    "QUEUES",
+    "JobType",
+    "broker",
+    "jobtypes",
+    "run_job",
+    "send_job",
+    "send_jobs",
+]

@@ -14,6 +14,7 @@ first, then normal, then low.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -123,6 +124,29 @@ def send_job(
         actor_for(priority).send_with_options(args=(job_id,), delay=delay_ms or None)
     except RedisError:
         enqueued.received(b, job_id)  # no message left: let the reconciler see that
+        raise
+
+
+def send_jobs(b: Backends, new_jobs: Sequence[Job]) -> None:
+    """Send the messages of jobs due now (new ones: a submit's group, a batch), marking them.
+
+    In one round trip when the broker can enqueue many at once (Redis: one script with
+    the marks and wake-ups); otherwise one message at a time, as send_job does.
+    """
+    enqueue_many = getattr(broker, "enqueue_many", None)
+    if enqueue_many is None:
+        for job in new_jobs:
+            send_job(b, job.id, job.priority, owner=job.owner)
+        return
+    for job in new_jobs:
+        add_waiting(b, job.owner, job.id, job.priority, 0.0)
+    messages = [actor_for(job.priority).message(job.id) for job in new_jobs]
+    marks = [b.keys.enqueued(job.id) for job in new_jobs]
+    try:
+        enqueue_many(messages, marks, enqueued.MARK_TTL_S)
+    except RedisError:
+        for job in new_jobs:  # some may be marked: let the reconciler see them unsent
+            enqueued.received(b, job.id)
         raise
 
 
