@@ -5,6 +5,7 @@ whatever the others of its group were."""
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlmodel import Session, col, select
 
@@ -91,3 +92,23 @@ def test_an_unknown_parent_fails_only_its_submission(backends: Backends) -> None
     outcomes = submit_group(backends, [chat(who, "kept"), orphan], limits=None)
     assert isinstance(outcomes[0], tuple) and isinstance(outcomes[1], UnknownParent)
     assert [job.params["prompt"] for job in rows_of(backends, who)] == ["kept"]
+
+
+def test_groups_racing_for_one_key_make_one_job_and_lose_none_of_the_rest(
+    backends: Backends,
+) -> None:
+    who, key = owner(), uuid.uuid4().hex
+
+    def one(i: int) -> list[tuple[str, bool]]:
+        group = [chat(who, "raced", key), chat(who, f"own {i}")]
+        outcomes = submit_group(backends, group, limits=None)
+        return [(o[0].id, o[1]) for o in outcomes if not isinstance(o, Exception)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(one, range(8)))
+    keyed = [result[0] for result in results]
+    assert len({job_id for job_id, _ in keyed}) == 1
+    assert [created for _, created in keyed].count(True) == 1
+    own = [result[1] for result in results]
+    assert all(created for _, created in own) and len({job_id for job_id, _ in own}) == 8
+    assert len(rows_of(backends, who)) == 9
