@@ -7,15 +7,16 @@ A worker checks Redis and the database as it boots (actors/worker/preflight.py),
 process in its lifespan (web/dependencies.py).
 
 The web process imports only `JOB_TYPES` (with `JobType`, the type of its entries),
-`send_job` (with `SEND_ERRORS`, what a failed send raises, Redis or RabbitMQ) and
-`QUEUES` from here, never a submodule (tests/test_invariants.py holds it to that).
+`send_job`, `send_jobs` (with `SEND_ERRORS`, what a failed send raises, Redis or
+RabbitMQ) and `QUEUES` from here, never a submodule (tests/test_invariants.py holds it to
+that).
 """
 
 from actors import jobtypes
 from actors.broker import SEND_ERRORS, broker
 from actors.registry import JOB_TYPES, JobType
 from actors.worker.job_modules import load as _load_job_modules
-from actors.worker.run import run_job, send_job
+from actors.worker.run import run_job, send_job, send_jobs
 from store.keys import QUEUES
 from store.settings import get_settings
 
@@ -30,4 +31,5 @@ __all__ = [
     "jobtypes",
     "run_job",
     "send_job",
+    "send_jobs",
 ]

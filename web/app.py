@@ -41,6 +41,7 @@ from web.keyring import Keyring
 from web.middleware import middleware
 from web.openapi import openapi_document
 from web.relay import Hub
+from web.submit_queue import SubmitQueue
 from web.ws_access import Gate
 
 log = logging.getLogger("jobcast.web")
@@ -108,6 +109,7 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
         settings.max_active_jobs,
         budgets=settings.budget_table,
     )
+    app.state.submit_queue = SubmitQueue(b, app.state.submission_limits)
     cap = ConnectionCap(quotas, settings.ws_per_owner)
     cap.start()
     app.state.ws_gate = Gate(app.state.keyring, settings.ws_origin_list, cap)

@@ -14,7 +14,7 @@ from store.errors import InvalidQuery
 from store.status import TERMINAL, JobStatus
 from store.view import job_json
 from web.auth import owner_of
-from web.jobs_api import backends, enqueue, live_job, query_tag, submission_limits
+from web.jobs_api import backends, enqueue_all, live_job, query_tag, submission_limits
 from web.submit import MAX_BATCH_BODY_BYTES, parse_batch, read_json_body
 
 
@@ -30,8 +30,7 @@ async def submit_batch(request: Request) -> JSONResponse:
         created_jobs, created = submissions.submit_batch(b, owner, batch, key, limits)
         if not created:
             return [live_job(b, job) for job in created_jobs], False
-        for job in created_jobs:  # after the commit, as for one job
-            enqueue(b, job)
+        enqueue_all(b, created_jobs)  # after the commit, as for one job
         return [job_json(job) for job in created_jobs], True
 
     views, created = await run_in_threadpool(accept)

@@ -6,7 +6,8 @@ Cancel, retry and delete are in web/job_actions.py.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
@@ -14,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from actors import JOB_TYPES, SEND_ERRORS, send_job
+from actors import JOB_TYPES, SEND_ERRORS, send_job, send_jobs
 from store import jobs, tags, tracing
-from store.access import listing, parents, submissions
+from store.access import listing, parents
 from store.access.quota import SubmissionLimits
 from store.backends import Backends
 from store.errors import InvalidQuery
@@ -26,6 +27,9 @@ from store.status import JobStatus
 from store.view import job_json
 from web.auth import owner_of
 from web.submit import parse_submission, read_json_body
+
+if TYPE_CHECKING:
+    from web.submit_queue import SubmitQueue
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +50,9 @@ def submission_limits(request: Request) -> SubmissionLimits:
 async def submit(request: Request) -> JSONResponse:
     key = request.headers.get("idempotency-key")
     submission = parse_submission(await read_json_body(request), owner_of(request), key)
-    b, limits = backends(request), submission_limits(request)
-
-    def accept() -> tuple[dict[str, Any], str, bool]:
-        # One trip to a worker thread for the whole submit: each trip costs the event
-        # loop more than the Redis commands it saves.
-        job, created = submissions.submit(b, submission, limits)
-        if not created:
-            return live_job(b, job), job.id, False
-        # The row is committed before the message exists, so a worker never finds it missing.
-        enqueue(b, job)
-        return job_json(job), job.id, True
-
-    data, job_id, created = await run_in_threadpool(accept)
+    # Concurrent submits share a worker-thread trip, a transaction and an enqueue.
+    queue: SubmitQueue = request.app.state.submit_queue
+    data, job_id, created = await queue.submit(submission)
     headers = {"Location": f"/jobs/{job_id}"}
     if not created:
         headers["Idempotent-Replayed"] = "true"
@@ -74,6 +68,16 @@ def enqueue(b: Backends, job: Job) -> None:
         # The row is the system of record: the job is accepted and stays pending until
         # a worker's reconciler finds it without a message and sends one.
         log.error("job %s accepted but not enqueued: %s", job.id, error)
+
+
+def enqueue_all(b: Backends, new_jobs: Sequence[Job]) -> None:
+    """Send new jobs' messages after their commit (one round trip where the broker can)."""
+    if not new_jobs:
+        return
+    try:
+        send_jobs(b, new_jobs)
+    except SEND_ERRORS as error:
+        log.error("%d jobs accepted but not enqueued: %s", len(new_jobs), error)
 
 
 def live_job(b: Backends, job: Job) -> dict[str, Any]:

@@ -14,6 +14,7 @@ first, then normal, then low.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -127,6 +128,37 @@ def send_job(
     except SEND_ERRORS:
         enqueued.received(b, job_id)  # no message left: let the reconciler see that
         raise
+
+
+def send_jobs(b: Backends, new_jobs: Sequence[Job]) -> None:
+    """Send the messages of jobs due now (new ones: a submit's group, a batch), marking them.
+
+    In one round trip when the broker can enqueue many at once (Redis: one script with
+    the marks and wake-ups); otherwise one message at a time, as send_job does.
+    """
+    enqueue_many = getattr(broker, "enqueue_many", None)
+    if enqueue_many is None:
+        for job in new_jobs:
+            send_job(b, job.id, job.priority, owner=job.owner)
+        return
+    for job in new_jobs:
+        add_waiting(b, job.owner, job.id, job.priority, 0.0)
+    messages = [_submitted_message(job) for job in new_jobs]
+    marks = [b.keys.enqueued(job.id) for job in new_jobs]
+    try:
+        enqueue_many(messages, marks, enqueued.MARK_TTL_S)
+    except SEND_ERRORS:
+        for job in new_jobs:  # some may be marked: let the reconciler see them unsent
+            enqueued.received(b, job.id)
+        raise
+
+
+def _submitted_message(job: Job) -> dramatiq.Message[Any]:
+    """The job's message, carrying the trace its submit starts (web/jobs_api.py's `enqueue`)."""
+    attributes = {"jobcast.job.id": job.id, "jobcast.job.type": job.type}
+    with tracing.span("jobcast.submit", attributes):
+        options = tracing.message_options()
+        return actor_for(job.priority).message_with_options(args=(job.id,), **options)
 
 
 def send_again(b: Backends, job: Job) -> None:

@@ -17,9 +17,10 @@ soon idle worker threads (and, once the worker is stopping, its consumers) notic
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from dramatiq import Broker, Message, Middleware, Worker
@@ -28,6 +29,8 @@ from dramatiq.common import current_millis
 from dramatiq.worker import QUEUE_PREFETCH
 from redis import Redis
 from redis.exceptions import RedisError
+
+from actors.worker.redis_enqueue import RedisEnqueueMany
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,7 @@ class WakeUps(Middleware):
         self._events: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._quiet = threading.local()
 
     def event(self, queue_name: str) -> threading.Event:
         """The event that wakes this process's consumer of `queue_name`."""
@@ -60,7 +64,18 @@ class WakeUps(Middleware):
         except RedisError as error:  # the message is safe in Redis; polling finds it
             log.debug("wake-up for %s not published: %s", queue_name, error)
 
+    @contextlib.contextmanager
+    def announced(self) -> Iterator[None]:
+        """In this thread, enqueues already announced (by the batch script) are not again."""
+        self._quiet.on = True
+        try:
+            yield
+        finally:
+            self._quiet.on = False
+
     def after_enqueue(self, broker: Broker, message: Message[Any], delay: int) -> None:
+        if getattr(self._quiet, "on", False):
+            return
         # A delayed message is on the delay queue (`jobs.DQ`): that consumer holds it
         # until it is due, then enqueues it on `jobs`, which announces it again.
         self.announce(message.queue_name)
@@ -180,6 +195,17 @@ class WakingRedisBroker(RedisBroker):
         super().__init__(**options)
         self.wake_ups = wake_ups
         self.add_middleware(wake_ups)
+        self._enqueue_many = RedisEnqueueMany(self)
+
+    def enqueue_many(
+        self, messages: Sequence[Message[Any]], marks: Sequence[str], mark_ttl_s: int
+    ) -> list[Message[Any]]:
+        """Messages due now, the keys marking them sent and their wake-ups: one round trip.
+
+        The seam for brokers that cannot do this: without `enqueue_many`, the sender
+        enqueues one message at a time (actors/worker/run.py, `send_jobs`).
+        """
+        return self._enqueue_many(messages, marks, mark_ttl_s)
 
     @property
     def consumer_class(self) -> type[WakingConsumer]:

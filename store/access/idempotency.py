@@ -51,6 +51,17 @@ def remember(session: Session, owner: str, key: str, job_id: str, fingerprint: s
     session.add(IdempotencyKey(owner=owner, key=key, job_id=job_id, fingerprint=fingerprint))
 
 
+def remember_many(session: Session, named: list[tuple[str, str, str, str]]) -> None:
+    """Name each job by its key, given as (owner, key, job id, fingerprint), in one INSERT;
+    commits (or fails on a key) with `session`."""
+    now = utcnow()
+    rows = [
+        {"owner": owner, "key": key, "job_id": job_id, "fingerprint": fp, "created_at": now}
+        for owner, key, job_id, fp in named
+    ]
+    session.execute(insert(IdempotencyKey), rows)
+
+
 def forget_expired(b: Backends) -> int:
     """Delete keys past their window (retention calls this); returns how many."""
     expired = col(IdempotencyKey.created_at) < utcnow() - WINDOW

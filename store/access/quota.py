@@ -138,13 +138,17 @@ class SubmissionLimits:
     max_active: int
     budgets: Budgets | None = None  # spend per period, checked against the usage ledger
 
-    def check(self, owner: str, session: Session | None = None, jobs: int = 1) -> None:
+    def check(
+        self, owner: str, session: Session | None = None, jobs: int = 1, active: int | None = None
+    ) -> None:
         """Raise RateLimited (or BudgetExhausted), or take one submission token (blocking:
         Redis, database).
 
         `session`, when given, is the transaction that will add the job: counting there
         costs no connection of its own. `jobs` is how many this submission adds (a batch
-        adds many, and takes one token: the rate counts requests).
+        adds many, and takes one token: the rate counts requests). `active`, when given,
+        is the owner's unfinished jobs as the caller counted them (`count_active`) plus
+        those it has taken in since: a group commit counts once per owner.
         """
         if jobs > self.max_active:
             raise TooManyActiveJobs(
@@ -152,7 +156,9 @@ class SubmissionLimits:
                 ACTIVE_RETRY_AFTER_S,
             )
         room = self.max_active - jobs
-        if self.quotas.active_jobs(owner, room + 1, session) > room:
+        if active is None:
+            active = self.quotas.active_jobs(owner, room + 1, session)
+        if active > room:
             raise TooManyActiveJobs(
                 f"{self.max_active} jobs are already pending or running; wait for one to finish"
                 if jobs == 1
@@ -173,6 +179,10 @@ class SubmissionLimits:
                 f"more than {self.per_minute} submissions a minute; try again shortly",
                 max(1, math.ceil(wait)),
             )
+
+    def count_active(self, owner: str, session: Session) -> int:
+        """The owner's unfinished jobs, counted as far as the cap matters (one past it)."""
+        return self.quotas.active_jobs(owner, self.max_active + 1, session)
 
     def _check_budget(self, owner: str, budgets: Budgets, session: Session | None) -> None:
         """Refuse a new job once the owner's ledger for the period has reached its budget.

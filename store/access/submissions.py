@@ -92,10 +92,10 @@ def _submit_once(b: Backends, s: Submission, limits: SubmissionLimits | None) ->
 
 
 def _insert(b: Backends, s: Submission, session: Session) -> Job:
-    return jobs.create(b, **_fields(s), session=session)
+    return jobs.create(b, **submission_fields(s), session=session)
 
 
-def _fields(s: Submission) -> dict[str, Any]:
+def submission_fields(s: Submission) -> dict[str, Any]:
     """The row's fields of a submission, as jobs.create() takes them."""
     return {
         "type": s.type,
@@ -147,7 +147,7 @@ def _submit_batch_once(
         if limits is not None:
             limits.check(owner, session, jobs=len(batch))
         parents.check(session, owner, batch, field="jobs[{index}].parent_id")
-        created = jobs.create_many(session, [_fields(s) for s in batch])
+        created = jobs.create_many(session, [submission_fields(s) for s in batch])
         if key is not None:
             idempotency.remember_batch(
                 session, owner, key, [job.id for job in created], fingerprint
