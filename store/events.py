@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from redis import Redis
 
@@ -98,6 +98,18 @@ class Snapshot:
     output: str | None
 
 
+class Publish(NamedTuple):
+    """One event for `EventChannel.publish_many`: the arguments `publish` takes."""
+
+    job_id: str
+    kind: EventKind
+    payload: dict[str, Any]
+    attempt: int
+    floor: int = 0
+    view: dict[str, Any] | None = None
+    reopen: bool = False
+
+
 class Publishing:
     """What the blocking channel and the worker's asyncio one (store/async_events.py)
     share: an event as the KEYS and ARGV of one `PUBLISH_SCRIPT` call."""
@@ -165,6 +177,17 @@ class EventChannel(Publishing):
         keys, args = self._call(job_id, kind, payload, attempt, floor, view, reopen)
         return int(self._script(keys=keys, args=args))
 
+    def publish_many(self, events: list[Publish]) -> list[int]:
+        """`publish` each of `events` in one pipeline (one round trip); their seqs in order.
+        Each script call stays atomic on its own, so the guarantees are `publish`'s."""
+        with self.redis.pipeline(transaction=False) as pipe:
+            for e in events:
+                keys, args = self._call(
+                    e.job_id, e.kind, e.payload, e.attempt, e.floor, e.view, e.reopen
+                )
+                self._script(keys=keys, args=args, client=pipe)
+            return [int(seq) for seq in pipe.execute()]
+
     def snapshot(self, job_id: str) -> Snapshot:
         """The live view and streamed output, read together at one seq."""
         return self.snapshots([job_id])[job_id]
@@ -201,6 +224,14 @@ class EventChannel(Publishing):
     def output_of(self, job_id: str) -> str | None:
         raw = self.redis.get(self.keys.output(job_id))
         return raw.decode() if isinstance(raw, bytes) else None
+
+    def outputs_of(self, job_ids: list[str]) -> dict[str, str | None]:
+        """`output_of` several jobs in one round trip."""
+        raw = self.redis.mget([self.keys.output(job_id) for job_id in job_ids]) if job_ids else []
+        return {
+            job_id: value.decode() if isinstance(value, bytes) else None
+            for job_id, value in zip(job_ids, raw, strict=True)
+        }
 
     def forget(self, job_id: str) -> None:
         self.redis.delete(*self.keys.job_keys(job_id))

@@ -1,0 +1,98 @@
+"""Group commit for the worker's threads: many threads' requests, one call for all of them.
+
+Dramatiq gives each message a thread of its own, so each thread claims one job and
+records one end. A `Batcher` gathers what the threads ask for and runs it as one
+`flush(items)` call, one transaction for many jobs (store/jobs.py `claim_many`,
+`complete_many`).
+
+No timer: a request that finds no flush running is flushed at once, by the thread
+that made it, so a single job waits for nothing (S2, pickup). Requests made while a
+flush runs wait for it, then one of their threads flushes them all together. Under
+load the batch is therefore as large as what arrived during one flush, up to `limit`.
+
+The process has two: CLAIMS (job id → the claimed job, or None when the batch did not
+claim it) and COMPLETIONS (a successful attempt's end → the job, or the error that
+`jobs.complete` would raise).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Generic, TypeVar
+
+from actors.worker.active import ACTIVE, worker_name
+from actors.worker.runtime import runtime
+from store import enqueued, jobs
+from store.errors import JobcastError
+from store.models import Job
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+# Per item, its result or the exception its request raises.
+Flush = Callable[[list[Item]], Sequence[Result | BaseException]]
+
+
+class Batcher(Generic[Item, Result]):
+    def __init__(self, flush: Flush[Item, Result], limit: int = 100) -> None:
+        self._flush = flush
+        self._limit = limit
+        self._lock = threading.Condition()
+        self._waiting: list[tuple[Item, Future[Result]]] = []
+        self._flushing = False
+
+    def __call__(self, item: Item) -> Result:
+        """Run `item` in a batch; blocks until its batch is done, raises what it raised."""
+        future: Future[Result] = Future()
+        with self._lock:
+            self._waiting.append((item, future))
+        while not future.done():
+            with self._lock:
+                while self._flushing and not future.done():
+                    self._lock.wait()
+                if future.done():
+                    break
+                self._flushing = True  # this thread flushes the next batch
+                batch = self._waiting[: self._limit]
+                del self._waiting[: self._limit]
+            try:
+                self._run(batch)
+            finally:
+                with self._lock:
+                    self._flushing = False
+                    self._lock.notify_all()
+        return future.result()
+
+    def _run(self, batch: list[tuple[Item, Future[Result]]]) -> None:
+        try:
+            results = self._flush([item for item, _ in batch])
+            for (_, future), result in zip(batch, results, strict=True):
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+        except BaseException as error:  # the whole batch failed (its transaction)
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            if not isinstance(error, Exception):  # an interrupt of this very thread
+                raise
+
+
+def _claim(job_ids: list[str]) -> list[Job | None]:
+    b = runtime().backends
+    enqueued.received_many(b, job_ids)
+    claimed = {job.id: job for job in jobs.claim_many(b, job_ids, worker_name())}
+    for job in claimed.values():
+        ACTIVE.hold(job.id, job.attempts)  # at once, so the lease never finds it unheld
+    return [claimed.pop(job_id, None) for job_id in job_ids]
+
+
+def _complete(ends: list[jobs.Completion]) -> list[Job | JobcastError]:
+    return jobs.complete_many(runtime().backends, ends)
+
+
+CLAIMS: Batcher[str, Job | None] = Batcher(_claim)
+COMPLETIONS: Batcher[jobs.Completion, Job] = Batcher(_complete)
