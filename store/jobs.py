@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, Update, bindparam, event, insert, select, update
+from sqlalchemy import Connection, Table, Update, bindparam, event, insert, select, update
 from sqlmodel import Session, col
 
 from store import attempts, job_log
@@ -147,51 +147,46 @@ def claim(b: Backends, job_id: str, worker: str | None = None) -> Job:
 
 
 def claim_many(b: Backends, job_ids: list[str], worker: str | None = None) -> list[Job]:
-    """`claim` for many jobs at once: one UPDATE … RETURNING, their events in one pipeline.
+    """`claim` for many jobs at once (see `group_commit`).
 
     Returns the jobs it claimed. An id it did not claim was not pending or retrying, or
     is gone: `claim` it alone to learn which (a duplicate, a job to take over…).
     """
-    if not job_ids:
-        return []
-    now = utcnow()
-    with b.engine.begin() as conn:
-        claimed = [Job(**row) for row in conn.execute(_claiming(job_ids, worker, now)).mappings()]
-        # The row's seq went up by one: the event's floor, so a Redis that lost the
-        # counter still numbers this event above every seq the row has seen.
-        events = [_status_event(job, job.seq - 1, {}) for job in claimed]
-        for job, seq in zip(claimed, b.events.publish_many(events), strict=True):
-            job.seq = max(job.seq, seq)
-    for job in claimed:
-        job_log.transition(job, JobStatus.PENDING)
-    return claimed
+    return group_commit(b, job_ids, [], worker)[0]
 
 
 def complete_many(b: Backends, ends: list[Completion]) -> list[Job | JobcastError]:
-    """`complete` for many attempts in one transaction (a group commit): one locking
-    SELECT, one read of their outputs, their events in one pipeline, one UPDATE
-    statement run for each row. Per end, in order, the completed job or the error
-    `complete` would have raised (IllegalTransition, StaleAttempt, JobNotFound)."""
-    ids = sorted({end.job_id for end in ends})
-    done: list[Job | JobcastError] = []
+    """`complete` for many attempts at once (see `group_commit`): per end, in order, the
+    completed job or the error `complete` would have raised (IllegalTransition,
+    StaleAttempt, JobNotFound)."""
+    return group_commit(b, [], ends)[1]
+
+
+def group_commit(
+    b: Backends, claims: list[str], ends: list[Completion], worker: str | None = None
+) -> tuple[list[Job], list[Job | JobcastError]]:
+    """Claims and completions of many jobs in one transaction, their status events in one
+    Redis pipeline: one UPDATE … RETURNING claims, one locking SELECT, one read of the
+    outputs and one UPDATE statement (run for each row) complete, one COMMIT."""
     with b.engine.begin() as conn:
-        found = {row["id"]: Job(**row) for row in conn.execute(_LOCK_MANY, {"ids": ids}).mappings()}
-        outputs = b.events.outputs_of(ids)
-        for end in ends:
-            try:
-                done.append(_completed(found.get(end.job_id), end, outputs.get(end.job_id)))
-            except JobcastError as refused:
-                done.append(refused)
-        jobs = [job for job in done if isinstance(job, Job)]
-        events = [_status_event(job, job.seq, {"result": job.result}) for job in jobs]
-        for job, seq in zip(jobs, b.events.publish_many(events), strict=True):
+        claiming = _claiming(claims, worker) if claims else None
+        claimed = [] if claiming is None else [Job(**r) for r in conn.execute(claiming).mappings()]
+        # Each claimed row's seq went up by one: the event's floor, so a Redis that lost
+        # the counter still numbers the event above every seq the row has seen.
+        events = [_status_event(job, job.seq - 1, {}) for job in claimed]
+        done = _completing(b, conn, ends) if ends else []
+        completed = [job for job in done if isinstance(job, Job)]
+        events += [_status_event(job, job.seq, {"result": job.result}) for job in completed]
+        for job, seq in zip(claimed + completed, b.events.publish_many(events), strict=True):
             job.seq = max(job.seq, seq)
-        if jobs:
-            rows = [{"_id": job.id, **{n: getattr(job, n) for n in _ENDED}} for job in jobs]
-            conn.execute(_UPDATE_BY_ID, rows)
-    for job in jobs:
+        if completed:
+            ended = [{"_id": job.id, **{n: getattr(job, n) for n in _ENDED}} for job in completed]
+            conn.execute(_UPDATE_BY_ID, ended)
+    for job in claimed:
+        job_log.transition(job, JobStatus.PENDING)
+    for job in completed:
         job_log.transition(job, JobStatus.RUNNING)
-    return done
+    return claimed, done
 
 
 def complete(
@@ -458,11 +453,12 @@ _ENDED += ["finished_at", "updated_at"]
 _UPDATE_BY_ID = update(_JOB).where(_JOB.c.id == bindparam("_id"))
 
 
-def _claiming(job_ids: list[str], worker: str | None, now: datetime) -> Update:
+def _claiming(job_ids: list[str], worker: str | None) -> Update:
     # Rows are locked in id order (PostgreSQL), as _LOCK_MANY does, so two processes
     # claiming overlapping batches (duplicate deliveries) cannot deadlock.
     claimable = _JOB.c.status.in_(_CLAIMABLE)
     locked = select(_JOB.c.id).where(_JOB.c.id.in_(job_ids), claimable).order_by(_JOB.c.id)
+    now = utcnow()
     return (
         update(_JOB)
         .where(_JOB.c.id.in_(locked.with_for_update()), claimable)
@@ -484,6 +480,21 @@ def _claiming(job_ids: list[str], worker: str | None, now: datetime) -> Update:
         )
         .returning(*_JOB_COLUMNS)
     )
+
+
+def _completing(b: Backends, conn: Connection, ends: list[Completion]) -> list[Job | JobcastError]:
+    """The rows of `ends` locked and edited as `complete` does (not yet written)."""
+    ids = sorted({end.job_id for end in ends})
+    rows = conn.execute(_LOCK_MANY, {"ids": ids}).mappings()
+    found = {row["id"]: Job(**row) for row in rows}
+    outputs = b.events.outputs_of(ids)
+    done: list[Job | JobcastError] = []
+    for end in ends:
+        try:
+            done.append(_completed(found.get(end.job_id), end, outputs.get(end.job_id)))
+        except JobcastError as refused:
+            done.append(refused)
+    return done
 
 
 def _completed(job: Job | None, end: Completion, output: str | None) -> Job:

@@ -25,8 +25,8 @@ from actors.pipeline.context import JobContext
 from actors.pipeline.errors import JobError
 from actors.pipeline.results import Rows, RowWriter
 from actors.registry import JOB_TYPES, JobType
+from actors.worker import batches
 from actors.worker.active import ACTIVE, Running
-from actors.worker.batches import COMPLETIONS
 from actors.worker.metering import meter_for
 from actors.worker.runtime import Runtime
 from store import attempts, checkpoints, jobs, results
@@ -85,7 +85,7 @@ async def _pipeline_ending(
 ) -> Ending:
     on_loop()
     reporter = Reporter(rt.backends, rt.events(), job.id, job.attempts)
-    saved = await _checkpoints(rt.backends, job.id)
+    saved = await _checkpoints(rt.backends, job.id, job.attempts)
     ctx = JobContext(
         job.id, job.attempts, reporter, rt.llm_of_loop(), saved, _rows(rt.backends, job)
     )
@@ -104,7 +104,7 @@ async def _pipeline_ending(
     return Ending(pipeline.result(), running, usage)
 
 
-async def _checkpoints(b: Backends, job_id: str) -> Checkpoints:
+async def _checkpoints(b: Backends, job_id: str, attempt: int) -> Checkpoints:
     """What earlier attempts of the job saved, and how this one saves its steps."""
 
     async def save(key: str, value: Any, calls: int) -> None:
@@ -113,6 +113,8 @@ async def _checkpoints(b: Backends, job_id: str) -> Checkpoints:
         except INFRASTRUCTURE_ERRORS as error:  # the step is done: only its reuse is lost
             log.warning("job %s: checkpoint %s not saved: %s", job_id, key, error)
 
+    if attempt == 1:  # a first attempt has no earlier ones: no read, no thread hop
+        return Checkpoints({}, save)
     try:
         saved = await asyncio.to_thread(checkpoints.load, b, job_id)
     except INFRASTRUCTURE_ERRORS as error:  # the attempt can still do the work itself
@@ -169,7 +171,7 @@ def _record(
     try:
         if isinstance(outcome, Failure):
             return jobs.end_attempt(b, job.id, job.attempts, outcome, backoff, usage)
-        return COMPLETIONS(jobs.Completion(job.id, job.attempts, outcome, usage))
+        return batches.complete(jobs.Completion(job.id, job.attempts, outcome, usage))
     except (IllegalTransition, StaleAttempt) as ended:
         log.info("job %s: ended elsewhere before this attempt finished (%s)", job.id, ended)
         attempts.save_usage(b, job.id, job.attempts, usage)

@@ -10,9 +10,9 @@ that made it, so a single job waits for nothing (S2, pickup). Requests made whil
 flush runs wait for it, then one of their threads flushes them all together. Under
 load the batch is therefore as large as what arrived during one flush, up to `limit`.
 
-The process has two: CLAIMS (job id → the claimed job, or None when the batch did not
-claim it) and COMPLETIONS (a successful attempt's end → the job, or the error that
-`jobs.complete` would raise).
+The process has one, STEPS, for claims (`claim`: job id → the claimed job, or None when
+the batch did not claim it) and completions (`complete`: an attempt's end → the job, or
+the error `jobs.complete` would raise) together, so one commit serves both.
 """
 
 from __future__ import annotations
@@ -81,18 +81,33 @@ class Batcher(Generic[Item, Result]):
                 raise
 
 
-def _claim(job_ids: list[str]) -> list[Job | None]:
+def claim(job_id: str) -> Job | None:
+    """Claim the job in a batch; None when the batch did not claim it."""
+    return STEPS(job_id)
+
+
+def complete(end: jobs.Completion) -> Job:
+    """Complete the attempt in a batch; raises what `jobs.complete` would."""
+    job = STEPS(end)
+    assert job is not None  # a completion's answer is its job, or an error raised
+    return job
+
+
+Step = str | jobs.Completion  # a job id to claim, or an attempt's end
+
+
+def _flush(steps: list[Step]) -> list[Job | JobcastError | None]:
     b = runtime().backends
-    enqueued.received_many(b, job_ids)
-    claimed = {job.id: job for job in jobs.claim_many(b, job_ids, worker_name())}
-    for job in claimed.values():
+    claims = [step for step in steps if isinstance(step, str)]
+    ends = [step for step in steps if not isinstance(step, str)]
+    enqueued.received_many(b, claims)
+    claimed, done = jobs.group_commit(b, claims, ends, worker_name())
+    for job in claimed:
         ACTIVE.hold(job.id, job.attempts)  # at once, so the lease never finds it unheld
-    return [claimed.pop(job_id, None) for job_id in job_ids]
+    by_id = {job.id: job for job in claimed}
+    answers = iter(done)
+    return [by_id.pop(step, None) if isinstance(step, str) else next(answers) for step in steps]
 
 
-def _complete(ends: list[jobs.Completion]) -> list[Job | JobcastError]:
-    return jobs.complete_many(runtime().backends, ends)
-
-
-CLAIMS: Batcher[str, Job | None] = Batcher(_claim)
-COMPLETIONS: Batcher[jobs.Completion, Job] = Batcher(_complete)
+# Claims and completions go together: one transaction, one commit for both.
+STEPS: Batcher[Step, Job | None] = Batcher(_flush)

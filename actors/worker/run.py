@@ -23,9 +23,9 @@ from redis.exceptions import RedisError
 
 from actors.broker import broker
 from actors.registry import MAX_TIME_LIMIT_S
+from actors.worker import batches
 from actors.worker.active import ACTIVE, worker_name
 from actors.worker.attempt import run_attempt
-from actors.worker.batches import CLAIMS
 from actors.worker.fair import SLOTS, add_waiting, claim_next, claim_or_skip, fair_policy
 from actors.worker.lease import ProcessLease
 from actors.worker.runtime import Runtime, runtime
@@ -141,7 +141,7 @@ def _claim(rt: Runtime, job_id: str) -> Job | None:
     policy = fair_policy()
     if policy is not None:
         return rt.in_database_thread(_claim_fair, rt.backends, policy, job_id)
-    job = CLAIMS(job_id)
+    job = batches.claim(job_id)
     if job is not None:
         return job
     # Not pending or retrying when its batch ran: claimed alone, to learn why.
