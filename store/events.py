@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
 from redis import Redis
+from redis.exceptions import NoScriptError
 
 from store.keys import Keys
 from store.status import TERMINAL
@@ -180,13 +181,28 @@ class EventChannel(Publishing):
     def publish_many(self, events: list[Publish]) -> list[int]:
         """`publish` each of `events` in one pipeline (one round trip); their seqs in order.
         Each script call stays atomic on its own, so the guarantees are `publish`'s."""
+        calls = [
+            self._call(e.job_id, e.kind, e.payload, e.attempt, e.floor, e.view, e.reopen)
+            for e in events
+        ]
+        replies = self._evalsha(calls)
+        missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if missing:  # Redis restarted, or its scripts were flushed: those did not run
+            self.redis.script_load(PUBLISH_SCRIPT)
+            for i, reply in zip(missing, self._evalsha([calls[i] for i in missing]), strict=True):
+                replies[i] = reply
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return [int(seq) for seq in replies]
+
+    def _evalsha(self, calls: list[tuple[list[str], list[str | int]]]) -> list[Any]:
+        # evalsha rather than the Script object: in a pipeline, that one asks SCRIPT
+        # EXISTS first, a round trip more each time.
         with self.redis.pipeline(transaction=False) as pipe:
-            for e in events:
-                keys, args = self._call(
-                    e.job_id, e.kind, e.payload, e.attempt, e.floor, e.view, e.reopen
-                )
-                self._script(keys=keys, args=args, client=pipe)
-            return [int(seq) for seq in pipe.execute()]
+            for keys, args in calls:
+                pipe.evalsha(self._script.sha, len(keys), *keys, *args)
+            return list(pipe.execute(raise_on_error=False))
 
     def snapshot(self, job_id: str) -> Snapshot:
         """The live view and streamed output, read together at one seq."""

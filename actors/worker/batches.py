@@ -36,12 +36,13 @@ Flush = Callable[[list[Item]], Sequence[Result | BaseException]]
 
 
 class Batcher(Generic[Item, Result]):
-    def __init__(self, flush: Flush[Item, Result], limit: int = 100) -> None:
+    def __init__(self, flush: Flush[Item, Result], limit: int = 100, flushes: int = 1) -> None:
         self._flush = flush
         self._limit = limit
+        self._flushes = flushes  # how many batches may be in flight at once
         self._lock = threading.Condition()
         self._waiting: list[tuple[Item, Future[Result]]] = []
-        self._flushing = False
+        self._flushing = 0
 
     def __call__(self, item: Item) -> Result:
         """Run `item` in a batch; blocks until its batch is done, raises what it raised."""
@@ -50,18 +51,18 @@ class Batcher(Generic[Item, Result]):
             self._waiting.append((item, future))
         while not future.done():
             with self._lock:
-                while self._flushing and not future.done():
+                while not future.done() and (self._flushing >= self._flushes or not self._waiting):
                     self._lock.wait()
                 if future.done():
                     break
-                self._flushing = True  # this thread flushes the next batch
+                self._flushing += 1  # this thread flushes the next batch
                 batch = self._waiting[: self._limit]
                 del self._waiting[: self._limit]
             try:
                 self._run(batch)
             finally:
                 with self._lock:
-                    self._flushing = False
+                    self._flushing -= 1
                     self._lock.notify_all()
         return future.result()
 
@@ -93,6 +94,10 @@ def complete(end: jobs.Completion) -> Job:
     return job
 
 
+# Batches in flight at once: each waits mostly on round trips to the database and
+# Redis, so a second one overlaps them (docs/PERFORMANCE.md).
+FLUSHES = 2
+
 Step = str | jobs.Completion  # a job id to claim, or an attempt's end
 
 
@@ -110,4 +115,4 @@ def _flush(steps: list[Step]) -> list[Job | JobcastError | None]:
 
 
 # Claims and completions go together: one transaction, one commit for both.
-STEPS: Batcher[Step, Job | None] = Batcher(_flush)
+STEPS: Batcher[Step, Job | None] = Batcher(_flush, flushes=FLUSHES)

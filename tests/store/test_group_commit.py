@@ -6,10 +6,15 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+from redis import Redis
+
 from store import jobs
 from store.backends import Backends
 from store.errors import IllegalTransition, JobNotFound, StaleAttempt
+from store.events import EventChannel, Publish
+from store.keys import Keys
 from store.retries import Backoff, Failure
+from tests.fault_fixtures import OwnRedis
 
 
 def new_jobs(b: Backends, count: int) -> list[str]:
@@ -111,3 +116,26 @@ def test_an_attempt_taken_over_cannot_complete_in_a_batch(backends: Backends) ->
     row = jobs.get(backends, job_id)
     assert (row.status, row.attempts, row.worker, row.result) == ("running", 2, "other:2", None)
     assert again.attempts == 2
+
+
+def test_claims_and_completions_share_one_commit(backends: Backends) -> None:
+    running, pending = new_jobs(backends, 2)
+    jobs.claim(backends, running)
+    end = jobs.Completion(running, 1, {"text": "done"}, {})
+    claimed, done = jobs.group_commit(backends, [pending], [end], worker="w:1")
+    assert [job.id for job in claimed] == [pending] and [getattr(d, "id", d) for d in done] == [running]
+    assert (jobs.get(backends, running).status, jobs.get(backends, pending).status) == (
+        "completed", "running",
+    )  # fmt: skip
+
+
+def test_batched_events_go_on_after_redis_lost_the_script(own_redis: OwnRedis) -> None:
+    redis = Redis.from_url(own_redis.url)
+    channel = EventChannel(redis, Keys("scripts"), ttl=60)
+    try:
+        assert channel.publish_many([Publish("j", "progress", {"progress": 1}, 1)]) == [1]
+        redis.script_flush()
+        more = [Publish("j", "progress", {"progress": 2}, 1), Publish("k", "status", {}, 1)]
+        assert channel.publish_many(more) == [2, 1]
+    finally:
+        redis.close()
