@@ -123,7 +123,8 @@ def test_claims_and_completions_share_one_commit(backends: Backends) -> None:
     jobs.claim(backends, running)
     end = jobs.Completion(running, 1, {"text": "done"}, {})
     claimed, done = jobs.group_commit(backends, [pending], [end], worker="w:1")
-    assert [job.id for job in claimed] == [pending] and [getattr(d, "id", d) for d in done] == [running]
+    assert [job.id for job in claimed] == [pending]
+    assert [getattr(d, "id", d) for d in done] == [running]
     assert (jobs.get(backends, running).status, jobs.get(backends, pending).status) == (
         "completed", "running",
     )  # fmt: skip
