@@ -35,49 +35,79 @@ Result = TypeVar("Result")
 Flush = Callable[[list[Item]], Sequence[Result | BaseException]]
 
 
+class _Request(Generic[Item, Result]):
+    """One thread's item, woken when its answer is in or when it is to flush a batch."""
+
+    __slots__ = ("future", "item", "lead", "wake")
+
+    def __init__(self, item: Item) -> None:
+        self.item = item
+        self.future: Future[Result] = Future()
+        self.wake = threading.Event()
+        self.lead = False
+        self.future.add_done_callback(lambda _: self.wake.set())
+
+
 class Batcher(Generic[Item, Result]):
     def __init__(self, flush: Flush[Item, Result], limit: int = 100, flushes: int = 1) -> None:
         self._flush = flush
         self._limit = limit
         self._flushes = flushes  # how many batches may be in flight at once
-        self._lock = threading.Condition()
-        self._waiting: list[tuple[Item, Future[Result]]] = []
+        self._lock = threading.Lock()
+        self._waiting: list[_Request[Item, Result]] = []
         self._flushing = 0
 
     def __call__(self, item: Item) -> Result:
         """Run `item` in a batch; blocks until its batch is done, raises what it raised."""
-        future: Future[Result] = Future()
+        request: _Request[Item, Result] = _Request(item)
         with self._lock:
-            self._waiting.append((item, future))
-        while not future.done():
+            self._waiting.append(request)
+            request.lead = self._flushing < self._flushes
+            self._flushing += request.lead
+        # Only the thread chosen to flush next is woken, besides those whose answers
+        # are in: with hundreds of threads waiting, waking them all for each batch
+        # would cost more than the batch.
+        while True:
+            if not request.lead:
+                request.wake.wait()
+                if not request.lead:
+                    break  # its answer is in
+            request.wake.clear()
             with self._lock:
-                while not future.done() and (self._flushing >= self._flushes or not self._waiting):
-                    self._lock.wait()
-                if future.done():
-                    break
-                self._flushing += 1  # this thread flushes the next batch
                 batch = self._waiting[: self._limit]
                 del self._waiting[: self._limit]
             try:
-                self._run(batch)
+                if batch:  # (another flush may have taken every request meanwhile)
+                    self._run(batch)
             finally:
-                with self._lock:
-                    self._flushing -= 1
-                    self._lock.notify_all()
-        return future.result()
+                self._hand_on(request)
+            if request.future.done():
+                break
+        return request.future.result()
 
-    def _run(self, batch: list[tuple[Item, Future[Result]]]) -> None:
+    def _hand_on(self, request: _Request[Item, Result]) -> None:
+        """The batch is done: the oldest waiting request flushes next, if there is one."""
+        with self._lock:
+            request.lead = False
+            if self._waiting:
+                following = self._waiting[0]
+                following.lead = True
+                following.wake.set()
+            else:
+                self._flushing -= 1
+
+    def _run(self, batch: list[_Request[Item, Result]]) -> None:
         try:
-            results = self._flush([item for item, _ in batch])
-            for (_, future), result in zip(batch, results, strict=True):
+            results = self._flush([request.item for request in batch])
+            for request, result in zip(batch, results, strict=True):
                 if isinstance(result, BaseException):
-                    future.set_exception(result)
+                    request.future.set_exception(result)
                 else:
-                    future.set_result(result)
+                    request.future.set_result(result)
         except BaseException as error:  # the whole batch failed (its transaction)
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
+            for request in batch:
+                if not request.future.done():
+                    request.future.set_exception(error)
             if not isinstance(error, Exception):  # an interrupt of this very thread
                 raise
 
