@@ -66,7 +66,7 @@ def test_a_failed_flush_fails_every_request_of_its_batch_and_not_the_next() -> N
     assert batcher("b") == "b"
 
 
-def test_hundreds_of_threads_each_get_their_own_answer_from_at_most_two_flushes() -> None:
+def test_a_hundred_threads_each_get_their_own_answer_from_at_most_two_flushes() -> None:
     lock, running, most = threading.Lock(), [0], [0]
     flushed: list[int] = []
 
@@ -80,7 +80,7 @@ def test_hundreds_of_threads_each_get_their_own_answer_from_at_most_two_flushes(
         return [-item for item in items]
 
     batcher = Batcher(flush, limit=50, flushes=2)
-    with ThreadPoolExecutor(300) as pool:
-        answers = list(pool.map(batcher, range(1000)))
-    assert answers == [-item for item in range(1000)]
-    assert sorted(flushed) == list(range(1000)) and most[0] <= 2
+    with ThreadPoolExecutor(100) as pool:
+        answers = list(pool.map(batcher, range(500)))
+    assert answers == [-item for item in range(500)]
+    assert sorted(flushed) == list(range(500)) and most[0] <= 2
