@@ -32,6 +32,12 @@ def received(b: Backends, job_id: str) -> None:
         forget_mark(b, job_id)
 
 
+def received_many(b: Backends, job_ids: list[str]) -> None:
+    """`received` for several jobs, in one command."""
+    with contextlib.suppress(RedisError):
+        b.redis.delete(*[b.keys.enqueued(job_id) for job_id in job_ids])
+
+
 def unmarked(b: Backends, job_ids: list[str]) -> list[str]:
     """The jobs among `job_ids` that have no message on its way."""
     if not job_ids:

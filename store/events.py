@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from redis import Redis
+from redis.exceptions import NoScriptError
 
 from store.keys import Keys
 from store.status import TERMINAL
@@ -100,6 +101,18 @@ class Snapshot:
     output: str | None
 
 
+class Publish(NamedTuple):
+    """One event for `EventChannel.publish_many`: the arguments `publish` takes."""
+
+    job_id: str
+    kind: EventKind
+    payload: dict[str, Any]
+    attempt: int
+    floor: int = 0
+    view: dict[str, Any] | None = None
+    reopen: bool = False
+
+
 class Publishing:
     """What the blocking channel and the worker's asyncio one (store/async_events.py)
     share: an event as the KEYS and ARGV of one `PUBLISH_SCRIPT` call."""
@@ -167,6 +180,32 @@ class EventChannel(Publishing):
         keys, args = self._call(job_id, kind, payload, attempt, floor, view, reopen)
         return int(self._script(keys=keys, args=args))
 
+    def publish_many(self, events: list[Publish]) -> list[int]:
+        """`publish` each of `events` in one pipeline (one round trip); their seqs in order.
+        Each script call stays atomic on its own, so the guarantees are `publish`'s."""
+        calls = [
+            self._call(e.job_id, e.kind, e.payload, e.attempt, e.floor, e.view, e.reopen)
+            for e in events
+        ]
+        replies = self._evalsha(calls)
+        missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if missing:  # Redis restarted, or its scripts were flushed: those did not run
+            self.redis.script_load(PUBLISH_SCRIPT)
+            for i, reply in zip(missing, self._evalsha([calls[i] for i in missing]), strict=True):
+                replies[i] = reply
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return [int(seq) for seq in replies]
+
+    def _evalsha(self, calls: list[tuple[list[str], list[str | int]]]) -> list[Any]:
+        # evalsha rather than the Script object: in a pipeline, that one asks SCRIPT
+        # EXISTS first, a round trip more each time.
+        with self.redis.pipeline(transaction=False) as pipe:
+            for keys, args in calls:
+                pipe.evalsha(self._script.sha, len(keys), *keys, *args)
+            return list(pipe.execute(raise_on_error=False))
+
     def snapshot(self, job_id: str) -> Snapshot:
         """The live view and streamed output, read together at one seq."""
         return self.snapshots([job_id])[job_id]
@@ -203,6 +242,14 @@ class EventChannel(Publishing):
     def output_of(self, job_id: str) -> str | None:
         raw = self.redis.get(self.keys.output(job_id))
         return raw.decode() if isinstance(raw, bytes) else None
+
+    def outputs_of(self, job_ids: list[str]) -> dict[str, str | None]:
+        """`output_of` several jobs in one round trip."""
+        raw = self.redis.mget([self.keys.output(job_id) for job_id in job_ids]) if job_ids else []
+        return {
+            job_id: value.decode() if isinstance(value, bytes) else None
+            for job_id, value in zip(job_ids, raw, strict=True)
+        }
 
     def forget(self, job_id: str) -> None:
         self.redis.delete(*self.keys.job_keys(job_id))

@@ -25,6 +25,7 @@ from actors.pipeline.context import JobContext
 from actors.pipeline.errors import JobError
 from actors.pipeline.results import Rows, RowWriter
 from actors.registry import JOB_TYPES, JobType
+from actors.worker import batches
 from actors.worker.active import ACTIVE, Running
 from actors.worker.metering import meter_for
 from actors.worker.runtime import Runtime
@@ -56,9 +57,10 @@ def run_attempt(rt: Runtime, job: Job, on_loop: Callable[[], None]) -> Job | Non
     """Run the attempt `job.attempts`; returns the row as recorded (None if it ended elsewhere).
 
     Called in the Dramatiq worker thread that holds the message. Only the pipeline runs
-    on the process's event loop (after `on_loop()` there); its end is written by one of
-    the runtime's database threads, so the loop, which carries every streaming job of
-    the process, spends no time on a thread hop and a transaction per job.
+    on the process's event loop (after `on_loop()` there); its end is written from this
+    thread (a completion, in a batch with others) or one of the runtime's database
+    threads, so the loop, which carries every streaming job of the process, spends no
+    time on a thread hop and a transaction per job.
     """
     b = rt.backends
     job_type = JOB_TYPES.get(job.type)
@@ -72,7 +74,10 @@ def run_attempt(rt: Runtime, job: Job, on_loop: Callable[[], None]) -> Job | Non
     if ending.outcome is None:
         return rt.in_database_thread(_with_retries, _stopped, b, job, ending.running, ending.usage)
     args = (ending.outcome, ending.usage, rt.backoff)
-    return rt.in_database_thread(_with_retries, _record, b, job, *args)
+    if isinstance(ending.outcome, Failure):
+        return rt.in_database_thread(_with_retries, _record, b, job, *args)
+    # A completion is group-committed with other threads' (actors/worker/batches.py).
+    return _with_retries(_record, b, job, *args)
 
 
 async def _pipeline_ending(
@@ -80,7 +85,7 @@ async def _pipeline_ending(
 ) -> Ending:
     on_loop()
     reporter = Reporter(rt.backends, rt.events(), job.id, job.attempts)
-    saved = await _checkpoints(rt.backends, job.id)
+    saved = await _checkpoints(rt.backends, job.id, job.attempts)
     ctx = JobContext(
         job.id, job.attempts, reporter, rt.llm_of_loop(), saved, _rows(rt.backends, job)
     )
@@ -100,7 +105,7 @@ async def _pipeline_ending(
     return Ending(pipeline.result(), running, usage)
 
 
-async def _checkpoints(b: Backends, job_id: str) -> Checkpoints:
+async def _checkpoints(b: Backends, job_id: str, attempt: int) -> Checkpoints:
     """What earlier attempts of the job saved, and how this one saves its steps."""
 
     async def save(key: str, value: Any, calls: int) -> None:
@@ -109,6 +114,8 @@ async def _checkpoints(b: Backends, job_id: str) -> Checkpoints:
         except INFRASTRUCTURE_ERRORS as error:  # the step is done: only its reuse is lost
             log.warning("job %s: checkpoint %s not saved: %s", job_id, key, error)
 
+    if attempt == 1:  # a first attempt has no earlier ones: no read, no thread hop
+        return Checkpoints({}, save)
     try:
         saved = await asyncio.to_thread(checkpoints.load, b, job_id)
     except INFRASTRUCTURE_ERRORS as error:  # the attempt can still do the work itself
@@ -165,7 +172,7 @@ def _record(
     try:
         if isinstance(outcome, Failure):
             return jobs.end_attempt(b, job.id, job.attempts, outcome, backoff, usage)
-        return jobs.complete(b, job.id, job.attempts, outcome, usage)
+        return batches.complete(jobs.Completion(job.id, job.attempts, outcome, usage))
     except (IllegalTransition, StaleAttempt) as ended:
         log.info("job %s: ended elsewhere before this attempt finished (%s)", job.id, ended)
         attempts.save_usage(b, job.id, job.attempts, usage)

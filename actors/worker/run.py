@@ -24,11 +24,12 @@ import dramatiq
 from actors.broker import SEND_ERRORS, broker
 from actors.metrics import Attempt
 from actors.registry import MAX_TIME_LIMIT_S
+from actors.worker import batches
 from actors.worker.active import ACTIVE, worker_name
 from actors.worker.attempt import run_attempt
 from actors.worker.fair import SLOTS, add_waiting, claim_next, claim_or_skip, fair_policy
 from actors.worker.lease import ProcessLease
-from actors.worker.runtime import runtime
+from actors.worker.runtime import Runtime, runtime
 from store import enqueued, jobs, tracing
 from store.backends import Backends
 from store.errors import INFRASTRUCTURE_ERRORS, IllegalTransition, JobNotFound, NotLost
@@ -57,10 +58,11 @@ def _redeliver(retries: int, error: BaseException) -> bool:
 
 def _run_job(job_id: str) -> None:
     # A plain function, not a coroutine: the claim and the record of the attempt's end
-    # go from here, the Dramatiq thread that holds the message, to the runtime's database
-    # threads; only the pipeline goes to the event loop (actors/worker/attempt.py).
+    # are made from here, the Dramatiq thread that holds the message, in batches with
+    # other threads' (actors/worker/batches.py); only the pipeline goes to the event
+    # loop (actors/worker/attempt.py).
     rt = runtime()
-    job = rt.in_database_thread(_claim, rt.backends, job_id)
+    job = _claim(rt, job_id)
     if job is None:
         return
     attempt = Attempt.claimed(job)  # its queue wait, clock and trace span
@@ -170,10 +172,18 @@ def send_again(b: Backends, job: Job) -> None:
         log.warning("job %s: next attempt not sent (%s); the reconciler will", job.id, error)
 
 
-def _claim(b: Backends, job_id: str) -> Job | None:
+def _claim(rt: Runtime, job_id: str) -> Job | None:
     policy = fair_policy()
     if policy is not None:
-        return _claim_fair(b, policy, job_id)
+        return rt.in_database_thread(_claim_fair, rt.backends, policy, job_id)
+    job = batches.claim(job_id)
+    if job is not None:
+        return job
+    # Not pending or retrying when its batch ran: claimed alone, to learn why.
+    return _claim_alone(rt.backends, job_id)
+
+
+def _claim_alone(b: Backends, job_id: str) -> Job | None:
     enqueued.received(b, job_id)
     try:
         job = jobs.claim(b, job_id, worker=worker_name())

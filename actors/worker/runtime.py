@@ -28,9 +28,10 @@ EVENT_CONNECTIONS = 2
 CAPACITY_CONNECTIONS = 4
 # The worker's share of its engine's 15 pooled connections (store/db.py): beyond them a
 # thread waits for the pool and gives up after 5 s. Dramatiq's threads (hundreds of them)
-# hand their claims and attempt ends to CLAIM_THREADS threads rather than each opening a
-# transaction: hundreds of threads contending for the pool and the GIL cost more CPU
-# than the work (docs/PERFORMANCE.md). The event loop's own
+# claim and complete in batches (actors/worker/batches.py, two connections at most) and
+# hand the rest (failed attempts, fair-share claims) to CLAIM_THREADS threads rather
+# than each opening a transaction: hundreds of threads contending for the pool and the
+# GIL cost more CPU than the work (docs/PERFORMANCE.md). The event loop's own
 # database calls (progress copies) use DATABASE_THREADS threads. One connection is left
 # for the maintenance thread.
 CLAIM_THREADS = 8

@@ -19,12 +19,14 @@ from bench.baselines import bare_actor
 from bench.env import BenchEnv
 from bench.load.burst import accepted, submit_burst
 from bench.load.events import Finished
+from bench.measure import CpuWindow, children
 from bench.result import Check, Result, fmt
 from bench.sizes import Sizes
 from bench.workload import noop
 from store.settings import Settings
 
 PROCESSES, THREADS = 1, 8
+CPU_OF = ("worker", "web", "Valkey")
 
 
 def _ours(env: BenchEnv, sizes: Sizes) -> dict[str, float]:
@@ -41,10 +43,13 @@ def _ours(env: BenchEnv, sizes: Sizes) -> dict[str, float]:
         warm = submit_burst(web.port, work.body, 20, 4)
         warm.result(timeout=60)
         finished.wait_for(20, timeout=60)
+        [process] = children(worker.pid)  # PROCESSES is 1
+        cpu = CpuWindow({"worker": process, "web": web.pid, "Valkey": env.valkey_pid}).start()
         child = submit_burst(web.port, work.body, sizes.s3_jobs, 16)
         submitted = child.result(timeout=300)
         accepted(submitted, sizes.s3_jobs)
         finished.wait_for(20 + sizes.s3_jobs, timeout=300)
+        used = cpu.stop()
         last = max(finished.times[job_id] for job_id in submitted["ids"])
     finally:
         finished.stop()
@@ -56,6 +61,8 @@ def _ours(env: BenchEnv, sizes: Sizes) -> dict[str, float]:
         "submit_rate": len(submitted["ids"]) / (submitted["end"] - submitted["start"]),
         "writes_per_job": writes / (20 + sizes.s3_jobs),
         "errors": submitted["errors"],
+        # CPU per job, ms, from the first submission to the last event seen.
+        **{f"cpu_ms_{name}": 1000 * used[name] / sizes.s3_jobs for name in used},
     }
 
 
@@ -148,5 +155,9 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
             f"Job: {noop().name}. One web process; one worker process with {THREADS} "
             f"threads for both (polling as in S2). {sizes.s3_jobs} jobs after 20 to warm up."
         ),
+        notes=[
+            "CPU per job (ms, from the first submission to the last `completed`): "
+            + ", ".join(f"{name} {ours[f'cpu_ms_{name}']:.2f}" for name in CPU_OF)
+        ],
         data={"ours": ours, "bare": bare, "details": json.dumps(ours)},
     )
