@@ -1,6 +1,6 @@
 """The cancel signal: how a worker on any host learns that its job was cancelled.
 
-The database row is the truth (`cancelled`, written by store/jobs.py); this pub/sub
+The database row is the truth (`cancelled`, written by store/jobs/); this pub/sub
 message only makes the worker hear of it at once. A worker that misses it (Redis blip)
 still stops when it next renews the attempt's lease and finds the attempt over.
 """

@@ -1,6 +1,6 @@
 """What goes with a deleted job: its dependent rows, and its keys in Redis.
 
-Deleting one job (store/jobs.py), the owner's finished jobs in bulk
+Deleting one job (store/jobs/), the owner's finished jobs in bulk
 (store/access/bulk.py) and old jobs (store/chores/retention.py) all call these, so a
 new kind of per-job state is forgotten in one place.
 """

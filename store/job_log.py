@@ -1,4 +1,4 @@
-"""One log line per job event, written by the lifecycle (store/jobs.py) once it committed.
+"""One log line per job event, written by the lifecycle (store/jobs/) once it committed.
 
 Every line carries `event`, `job_id`, `type`, `attempt`, `owner` and the `status` the job
 is in now; some add more:

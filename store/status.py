@@ -24,7 +24,7 @@ TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED
 
 # Every legal move. A retry requested through the API re-opens a failed or cancelled
 # job as `pending` (a new, visible attempt), and a completed one whose result lists
-# failed items (store/jobs.py `reopen` checks that; its next attempt runs those items
+# failed items (store/jobs/ `reopen` checks that; its next attempt runs those items
 # only); nothing else leaves a terminal state.
 TRANSITIONS: dict[JobStatus, frozenset[JobStatus]] = {
     JobStatus.PENDING: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED}),

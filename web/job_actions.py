@@ -2,7 +2,7 @@
 
 A retry re-opens a failed or cancelled job, or a completed one with failed items
 (`?items=failed`): its next attempt reuses every checkpointed step, so only what failed
-runs again (store/jobs.py `reopen`).
+runs again (store/jobs/ `reopen`).
 
 Each is scoped to the caller's jobs (someone else's job is a 404) and answers 409 when
 the job's state does not allow the action: the store raises JobNotFound,

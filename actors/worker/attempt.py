@@ -4,7 +4,7 @@ to, and record how it ended. (The process's lease, actors/worker/lease.py, keeps
 The pipeline runs as its own asyncio task, so a cancel (from any host), a shutdown or
 the discovery that the attempt is no longer current stops it at its next await and
 closes its model request. Whether a failed attempt is retried is decided by the
-lifecycle (store/jobs.py) from the attempts counted in the row.
+lifecycle (store/jobs/) from the attempts counted in the row.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Dramatiq gives each message a thread of its own, so each thread claims one job and
 records one end. A `Batcher` gathers what the threads ask for and runs it as one
-`flush(items)` call, one transaction for many jobs (store/jobs.py `claim_many`,
+`flush(items)` call, one transaction for many jobs (store/jobs/ `claim_many`,
 `complete_many`).
 
 No timer: a request that finds no flush running is flushed at once, by the thread

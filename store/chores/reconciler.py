@@ -9,7 +9,7 @@ One pass puts back what was lost:
   They are sent again; a duplicate message is harmless, since claiming is conditional.
 
 Every worker runs it; `take_turn` lets one pass run per interval, and every change goes
-through the row lock of store/jobs.py, so overlapping passes are safe too.
+through the row lock of store/jobs/, so overlapping passes are safe too.
 """
 
 from __future__ import annotations

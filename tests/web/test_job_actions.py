@@ -1,6 +1,6 @@
 """Cancel, retry, delete and idempotent submit, in-process: the answers that need no worker.
 
-Jobs are made through the lifecycle (store/jobs.py), as a worker would move them; a
+Jobs are made through the lifecycle (store/jobs/), as a worker would move them; a
 retried job running again is tested on running processes (tests/e2e/test_job_routes.py).
 """
 
