@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from store import migrate  # noqa: E402
-from store.settings import Settings, redact_url, settings_or_exit  # noqa: E402
+from store.settings import Settings, settings_or_exit  # noqa: E402
+from store.settings_values import redact_url  # noqa: E402
 
 # Beyond the worker's JOBCAST_SHUTDOWN_GRACE: handing jobs back and Dramatiq's own exit
 # (its worker process and its CLI each look for a stop once a second).

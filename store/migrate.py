@@ -9,7 +9,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.exc import OperationalError
 
-from store.settings import redact_url, settings_or_exit
+from store.settings import settings_or_exit
+from store.settings_values import redact_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 

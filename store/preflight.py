@@ -17,7 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from store.backends import redis_client
 from store.db import for_reading, make_engine
-from store.settings import Settings, redact_url
+from store.settings import Settings
+from store.settings_values import redact_url
 
 
 def _fail(message: str) -> NoReturn:

@@ -24,7 +24,7 @@ import pytest
 from pika.exceptions import AMQPError
 
 from store.keys import QUEUES
-from store.settings import redact_url
+from store.settings_values import redact_url
 
 SERVER_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672")
 USER = pika.URLParameters(SERVER_URL).credentials.username

@@ -21,7 +21,8 @@ from store.access import apikeys
 from store.access.quota import Quotas, SubmissionLimits
 from store.backends import connect
 from store.logs import configure as configure_logging
-from store.settings import Settings, redact_url, settings_or_exit
+from store.settings import Settings, settings_or_exit
+from store.settings_values import redact_url
 from web import (
     batches,
     dashboard,

@@ -22,7 +22,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from store.backends import Backends
 from store.models import UTCDateTime, utcnow
-from store.settings import is_valid_owner
+from store.settings_values import is_valid_owner
 
 KEY_PREFIX = "jck_"  # lets secret scanners and people recognise a jobcast key
 HINT_LENGTH = len(KEY_PREFIX) + 4
