@@ -133,16 +133,16 @@ def run(env: BenchEnv, sizes: Sizes) -> Result:
         Check(
             "no-op jobs/s through the whole path",
             ours["rate"],
-            "≥ 50 % of the bare rate",
-            ours["rate"] >= 0.5 * bare["rate"],
+            "≥ 25 % of the bare rate",  # issue 16's target (was 50 %)
+            ours["rate"] >= 0.25 * bare["rate"],
             unit="/s",
             baseline=bare["rate"],
         ),
         Check(
             "database rows written per job",
             ours["writes_per_job"],
-            "≤ 4",
-            ours["writes_per_job"] <= 4,
+            "≤ 3",  # insert, claim, complete (issue 16)
+            ours["writes_per_job"] <= 3,
         ),
     ]
     return Result(
