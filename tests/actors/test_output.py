@@ -56,3 +56,19 @@ async def test_text_whose_publish_failed_goes_out_with_the_next_flush() -> None:
             await out.write("first ")  # flushed at once, and refused
         await out.write("second")
     assert chunks == ["first second"]
+
+
+async def test_text_written_during_a_slow_publish_goes_out_together() -> None:
+    chunks: list[str] = []
+
+    async def publish(chunk: str) -> None:
+        if not chunks:
+            await asyncio.sleep(0.2)  # Redis slow to answer the first event
+        chunks.append(chunk)
+
+    async with OutputStream(publish, interval=0.05) as out:
+        await out.write("a ")  # flushed at once, answered after 0.2 s
+        for token in ("b ", "c ", "d "):  # the backlog the model sent meanwhile
+            await out.write(token)
+    # One event for the backlog, not one for its first token and one for the rest.
+    assert chunks == ["a ", "b c d "]
