@@ -7,9 +7,12 @@ as many times as asked, and read three ways on this thread's event loop:
 - `sdk`: the `openai` client's stream, every chunk parsed into its objects;
 - `ours`: `OpenAIProvider.stream()`, what a worker runs (the SDK plus our handling).
 It prints this thread's CPU (the server's thread is not counted) per chunk for each.
+Events go back to back by default, so one network read often carries several; with
+`--pace` they are that far apart, one a read, as from a model generating live.
 
     python -m bench.openai_stream                                  # the SmolLM2 recording
     python -m bench.openai_stream --recording other.sse --calls 500
+    python -m bench.openai_stream --calls 10 --pace 0.002          # one event a read
 """
 
 from __future__ import annotations
@@ -77,11 +80,14 @@ def main() -> None:
     parser.add_argument("--recording", type=Path, default=RECORDING)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3, help="each way is measured this often")
+    parser.add_argument(
+        "--pace", type=float, default=0.0, help="seconds between events (0: back to back)"
+    )
     args = parser.parse_args()
     # `actors` reads the settings when imported; nothing here connects to them.
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:9/0")
     os.environ.setdefault("DATABASE_URL", "sqlite://")
-    reply = Recorded.load(args.recording)
+    reply = Recorded.load(args.recording, args.pace)
     chunks = len(reply.events())
     server = OpenAIServer().start()
     server.plan("benchmark", *[reply] * ((args.rounds * 3 + 1) * (args.calls + 3)))
@@ -93,7 +99,8 @@ def main() -> None:
                 seconds[name].append(_cpu_per_chunk(read, server.url, args.calls))
     finally:
         server.stop()
-    print(f"{args.recording.name}: {chunks} SSE events a reply, {args.calls} replies a round")
+    pace = f"{args.pace * 1e3:g} ms apart" if args.pace else "back to back"
+    print(f"{args.recording.name}: {chunks} SSE events a reply ({pace}), {args.calls} a round")
     for name, runs in seconds.items():
         best = min(runs) / (args.calls * chunks)
         print(f"{name:>5}: {best * 1e6:6.1f} µs/chunk (best of {args.rounds} rounds)")

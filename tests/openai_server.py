@@ -67,13 +67,14 @@ class Fail:
 @dataclass
 class Recorded:
     """A real server's streamed reply, replayed byte for byte: the SSE body of a recording
-    (tests/fixtures/*.sse), written as one HTTP chunk per SSE event, without pauses."""
+    (tests/fixtures/*.sse), written as one HTTP chunk per SSE event, `delay` apart."""
 
     body: bytes
+    delay: float = 0.0
 
     @classmethod
-    def load(cls, path: Path) -> Recorded:
-        return cls(path.read_bytes())
+    def load(cls, path: Path, delay: float = 0.0) -> Recorded:
+        return cls(path.read_bytes(), delay)
 
     def events(self) -> list[bytes]:
         return [event + b"\n\n" for event in self.body.split(b"\n\n") if event.strip()]
@@ -251,6 +252,8 @@ class OpenAIServer:
             b"transfer-encoding: chunked\r\n\r\n"
         )
         for event in reply.events():
+            if reply.delay and seen.chunks_sent:
+                await asyncio.sleep(reply.delay)
             writer.write(b"%x\r\n%s\r\n" % (len(event), event))
             await writer.drain()
             seen.chunks_sent += 1
