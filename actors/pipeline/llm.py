@@ -221,6 +221,8 @@ class LLM:
         started = time.monotonic()
         parts: list[str] = []
         try:
+            # Per delta, not per token: a delta may carry many (providers batch what
+            # arrived together). Keep this loop lean; measure per call, below.
             async for delta in reply:
                 parts.append(delta)
                 if out is not None:
@@ -228,6 +230,8 @@ class LLM:
                 if self.meter is not None:
                     await self.meter.tick(model, reply.usage)
         finally:
+            # The call's end: once-per-call observations (time to first token, tokens/s)
+            # belong here, never in the loop above.
             await reply.aclose()  # closes the model request if it is still open
             cost = self.prices.cost(model, reply.usage.prompt_tokens, reply.usage.completion_tokens)
             self.usage.record(stage, model, reply.usage, time.monotonic() - started, cost)
