@@ -323,8 +323,8 @@ def _lost_worker(job: Job) -> Failure:
 
 
 def _finish(b: Backends, job: Job, usage: dict[str, Any] | None) -> None:
+    """What every end writes; the output is read once the terminal event is out."""
     job.finished_at = utcnow()
-    job.output = b.events.output_of(job.id)
     add_usage(job, usage)
 
 
@@ -374,6 +374,10 @@ def _transition(
             view=live_fields(job),
             reopen=current.is_terminal,
         )
+        if target.is_terminal:
+            # Read only now: the channel refuses `output` events after the terminal one,
+            # so no text a client was sent can be missing from the row.
+            job.output = b.events.output_of(job_id)
         job.seq = max(job.seq, seq)
         changed = {name: getattr(job, name) for name in row if getattr(job, name) != row[name]}
         conn.execute(update(_JOB).where(_JOB.c.id == job_id).values(changed))
