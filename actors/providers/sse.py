@@ -2,11 +2,11 @@
 JSON chunk of OpenAI's `chat.completion.chunk` shape, then `data: [DONE]`.
 
 The `openai` SDK builds a `ChatCompletionChunk` object tree for every chunk; on a recorded
-SmolLM2 reply that cost six times what reading the bytes costs (docs/PERFORMANCE.md,
-"OpenAI streams"). The provider lets the SDK send the request and raise its status
-errors, and reads the body here, where every event that one network read completes
-becomes part of one delta: a server that sends faster than the worker reads costs a
-loop iteration per read, not per token.
+SmolLM2 reply that cost four to six times what reading the bytes costs (docs/PERFORMANCE.md,
+"Tokens: from the model to Redis"). The provider lets the SDK send the request and raise
+its status errors, and reads the body here, where every event that one network read
+completes becomes part of one delta: a server that sends faster than the worker reads
+costs a loop iteration per read, not per token.
 """
 
 from __future__ import annotations
