@@ -22,9 +22,12 @@ from store.keys import Keys
 
 # The most events in one pipeline: bounds how long packing one holds the loop.
 BATCH = 1000
+# Jobs whose packed script name and keys are kept (a worker streams a few hundred).
+PREFIXES = 4096
 _SHA = hashlib.sha1(PUBLISH_SCRIPT.encode()).hexdigest().encode()
 
-Call = tuple[list[str], list[str | int], "asyncio.Future[int]"]
+# (the job, its call's ARGV, the caller's future)
+Call = tuple[str, list[str | int], "asyncio.Future[int]"]
 
 
 class AsyncEventChannel(Publishing):
@@ -35,6 +38,8 @@ class AsyncEventChannel(Publishing):
         self.redis = redis
         self._waiting: list[Call] = []
         self._sender: asyncio.Task[None] | None = None
+        # `EVALSHA sha 6 KEYS…` in RESP (and its length), the same for every event of a job.
+        self._prefixes: dict[str, tuple[int, bytes]] = {}
 
     async def publish(
         self,
@@ -47,9 +52,9 @@ class AsyncEventChannel(Publishing):
         view: dict[str, Any] | None = None,
     ) -> int:
         """Append one event; returns its seq, or 0 if the channel refused it."""
-        keys, args = self._call(job_id, kind, payload, attempt, floor, view, reopen=False)
+        args = self._args(job_id, kind, payload, attempt, floor, view, reopen=False)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._waiting.append((keys, args, future))
+        self._waiting.append((job_id, args, future))
         if self._sender is None:
             self._sender = asyncio.create_task(self._send())
         return await future
@@ -97,9 +102,7 @@ class AsyncEventChannel(Publishing):
         Packed here rather than by redis-py's pipeline, whose per-argument encoding cost
         more loop time than everything else about streaming text (docs/PERFORMANCE.md).
         """
-        packed = b"".join(
-            _pack([b"EVALSHA", _SHA, len(keys), *keys, *args]) for keys, args, _ in batch
-        )
+        packed = b"".join(self._packed(job_id, args) for job_id, args, _ in batch)
         pool = self.redis.connection_pool
         connection = await pool.get_connection()
         try:
@@ -118,11 +121,30 @@ class AsyncEventChannel(Publishing):
             await pool.release(connection)
         return replies
 
+    def _packed(self, job_id: str, args: list[str | int]) -> bytes:
+        """`EVALSHA sha 6 KEYS… ARGV…` in RESP; the part before ARGV is the job's own."""
+        known = self._prefixes.get(job_id)
+        if known is None:
+            if len(self._prefixes) >= PREFIXES:
+                self._prefixes.clear()
+            keys = self._keys(job_id)
+            known = self._prefixes[job_id] = (
+                3 + len(keys),
+                _bulks([b"EVALSHA", _SHA, len(keys), *keys]),
+            )
+        count, prefix = known
+        return b"*%d\r\n%s%s" % (count + len(args), prefix, _bulks(args))
 
-def _pack(command: list[Any]) -> bytes:
-    """One command in RESP: an array of bulk strings."""
-    parts = [b"*%d\r\n" % len(command)]
-    for arg in command:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
+
+def _bulks(args: list[Any]) -> bytes:
+    """Each argument as a RESP bulk string."""
+    parts = []
+    for arg in args:
+        if isinstance(arg, str):
+            data = arg.encode()
+        elif isinstance(arg, bytes):
+            data = arg
+        else:
+            data = b"%d" % arg
         parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(parts)

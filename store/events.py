@@ -132,11 +132,26 @@ class Publishing:
         view: dict[str, Any] | None,
         reopen: bool,
     ) -> tuple[list[str], list[str | int]]:
+        return self._keys(job_id), self._args(job_id, kind, payload, attempt, floor, view, reopen)
+
+    def _keys(self, job_id: str) -> list[str]:
+        return [*self.keys.job_keys(job_id), self.keys.channel(job_id), self.keys.status_changes]
+
+    def _args(
+        self,
+        job_id: str,
+        kind: EventKind,
+        payload: dict[str, Any],
+        attempt: int,
+        floor: int,
+        view: dict[str, Any] | None,
+        reopen: bool,
+    ) -> list[str | int]:
         body = json.dumps({"job_id": job_id, "type": kind, "ts": now_iso(), **payload})
         pairs: list[str] = []
         for name, value in (view or {}).items():
             pairs += [name, json.dumps(value)]
-        args: list[str | int] = [
+        return [
             floor,
             attempt,
             kind,
@@ -149,8 +164,6 @@ class Publishing:
             "1" if reopen else "0",
             *pairs,
         ]
-        keys = [*self.keys.job_keys(job_id), self.keys.channel(job_id), self.keys.status_changes]
-        return keys, args
 
 
 class EventChannel(Publishing):

@@ -30,6 +30,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 DEFAULT_TEXT = "The keeper lit the lamp and the ships came home safely through the fog."
@@ -63,7 +64,23 @@ class Fail:
     error_type: str = "error"
 
 
-Reply = Stream | Fail
+@dataclass
+class Recorded:
+    """A real server's streamed reply, replayed byte for byte: the SSE body of a recording
+    (tests/fixtures/*.sse), written as one HTTP chunk per SSE event, `delay` apart."""
+
+    body: bytes
+    delay: float = 0.0
+
+    @classmethod
+    def load(cls, path: Path, delay: float = 0.0) -> Recorded:
+        return cls(path.read_bytes(), delay)
+
+    def events(self) -> list[bytes]:
+        return [event + b"\n\n" for event in self.body.split(b"\n\n") if event.strip()]
+
+
+Reply = Stream | Fail | Recorded
 
 
 @dataclass
@@ -225,7 +242,26 @@ class OpenAIServer:
             error = {"message": reply.message, "type": reply.error_type, "code": None}
             await _send_json(writer, reply.status, {"error": error}, reply.headers)
             return True
+        if isinstance(reply, Recorded):
+            return await self._replay(writer, seen, reply)
         return await self._stream(reader, writer, seen, reply)
+
+    async def _replay(self, writer: asyncio.StreamWriter, seen: Seen, reply: Recorded) -> bool:
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"transfer-encoding: chunked\r\n\r\n"
+        )
+        for event in reply.events():
+            if reply.delay and seen.chunks_sent:
+                await asyncio.sleep(reply.delay)
+            writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+            await writer.drain()
+            seen.chunks_sent += 1
+        writer.write(b"0\r\n\r\n")
+        await writer.drain()
+        seen.finished = True
+        self._note()
+        return True
 
     async def _stream(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, seen: Seen, reply: Stream

@@ -223,6 +223,8 @@ class LLM:
         call = Call(model, stage)  # its histograms and span: observed once, at its end
         parts: list[str] = []
         try:
+            # Per delta, not per token: a delta may carry many (providers batch what
+            # arrived together). Keep this loop lean; measure per call, below.
             async for delta in reply:
                 if not parts:
                     call.first_token()
@@ -232,6 +234,8 @@ class LLM:
                 if self.meter is not None:
                     await self.meter.tick(model, reply.usage)
         finally:
+            # The call's end: once-per-call observations (time to first token, tokens/s)
+            # belong here, never in the loop above.
             await reply.aclose()  # closes the model request if it is still open
             call.ended(reply.usage)
             cost = self.prices.cost(model, reply.usage.prompt_tokens, reply.usage.completion_tokens)

@@ -1,11 +1,12 @@
 """The meter of one attempt: each model call's cost goes to the ledger, and a call that
-takes its owner's spend to the budget is stopped between two tokens.
+takes its owner's spend to the budget is stopped between two deltas of its reply.
 
 While calls stream, the meter adds what they have cost so far to the owner's live spend
 in Redis (store/spend.py) every SYNC_S seconds, so the spend of every job of the owner,
-on any worker, counts. Between syncs each token is checked against the last total plus
+on any worker, counts. Between syncs each delta is checked against the last total plus
 this job's own cost since: a job crosses the budget within SYNC_S of its owner's spend
-doing so, plus one token.
+doing so, plus one delta (one token from most servers; the simulated model's deltas
+carry the tokens of one 75 ms tick).
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ class Meter:
         self._seed: float | None = None
 
     async def tick(self, model: str, usage: Usage) -> None:
-        """After each token of a call: raise BudgetExceeded once the budget is reached."""
+        """After each delta of a call: raise BudgetExceeded once the budget is reached."""
         if self.limit is None:
             return
         self._streaming[id(usage)] = self.prices.cost(

@@ -50,6 +50,9 @@ class OutputStream:
             except Exception:
                 self._buffer.insert(0, chunk)  # not sent: it goes with the next flush
                 raise
+            # The interval counts from the publish's end: when Redis is slow to answer,
+            # the text written meanwhile goes out together, not an event per token.
+            self._last_flush = asyncio.get_running_loop().time()
 
     async def _flush_later(self, wait: float) -> None:
         await asyncio.sleep(wait)

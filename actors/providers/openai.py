@@ -4,7 +4,9 @@
 The SDK's own retries are off (`max_retries=0`): a failed call becomes one `LLMError`
 (see `http_errors`), and the job attempt is the only retry layer. The one exception is
 a server refusing the `response_format` of a structured call: the same call is sent again
-at once in the next JSON mode (see `json_modes`). Closing the reply closes the HTTP
+at once in the next JSON mode (see `json_modes`). The SDK sends the request and raises
+its status errors; the streamed body is read by `sse.ChunkReader`, not parsed into the
+SDK's objects (the CPU it saves: docs/PERFORMANCE.md). Closing the reply closes the HTTP
 response, which drops the connection mid-stream, so the server stops generating.
 """
 
@@ -15,9 +17,8 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx2
 import openai
-from openai import AsyncStream
-from openai.types.chat import ChatCompletionChunk
 
 from actors.pipeline.errors import LLMError
 from actors.pipeline.structured import Schema
@@ -29,6 +30,7 @@ from actors.providers.json_modes import (
     refuses_response_format,
     response_format,
 )
+from actors.providers.sse import ChunkReader, received
 
 __all__ = ["PLACEHOLDER_KEY", "OpenAIOptions", "OpenAIProvider", "ResponseFormat"]
 
@@ -78,7 +80,7 @@ class OpenAIProvider(Provider):
 
     async def _open(
         self, request: dict[str, Any], schema: Schema[Any] | None, usage: Usage
-    ) -> AsyncStream[ChatCompletionChunk]:
+    ) -> httpx2.Response:
         """The streamed response; a structured call steps down the JSON modes the
         server refuses, and `usage.json_mode` names the one it was sent in."""
         if schema is None:
@@ -101,37 +103,35 @@ class OpenAIProvider(Provider):
                 )  # fmt: skip
                 mode = following
 
-    async def _create(self, request: dict[str, Any]) -> AsyncStream[ChatCompletionChunk]:
-        stream: AsyncStream[ChatCompletionChunk]
-        stream = await self._client.chat.completions.create(**request)
-        return stream
+    async def _create(self, request: dict[str, Any]) -> httpx2.Response:
+        """The SDK sends the request and raises its status errors; the body, still
+        unread, is read by `sse.ChunkReader` rather than parsed into the SDK's objects."""
+        raw = await self._client.chat.completions.with_raw_response.create(**request)
+        response: httpx2.Response = raw.http_response
+        return response
 
     async def _deltas(
         self, request: dict[str, Any], schema: Schema[Any] | None, usage: Usage
     ) -> AsyncGenerator[str, None]:
         key = self.options.api_key
         try:
-            stream = await self._open(request, schema, usage)
+            response = await self._open(request, schema, usage)
         except openai.APIError as error:
             raise classify(error, key) from None
-        finished = False
-        written: list[str] = []
+        reader = ChunkReader(usage, response.request)
         try:
-            async for chunk in stream:
-                finished |= _take_usage(chunk, usage)
-                for choice in chunk.choices:
-                    finished |= choice.finish_reason is not None
-                    if choice.delta.content:
-                        written.append(choice.delta.content)
-                        yield choice.delta.content
+            async for data in received(response):
+                text = reader.feed(data)
+                if text:
+                    yield text
         except openai.APIError as error:
             raise classify(error, key) from None
         finally:
             # Also on cancellation or an early close: drops the connection mid-stream.
-            await stream.close()
+            await response.aclose()
             if not usage.prompt_tokens and not usage.completion_tokens:
-                _count(request["messages"], written, usage)
-        if not finished:
+                _count(request["messages"], reader.chunks, usage)
+        if not reader.finished:
             raise LLMError(
                 "the model server ended the stream before the reply was complete", transient=True
             )
@@ -143,16 +143,8 @@ def _format_refused(error: openai.APIStatusError, api_key: str | None) -> LLMErr
     return LLMError(f"{failure.message} ({hint})", transient=failure.transient)
 
 
-def _take_usage(chunk: ChatCompletionChunk, usage: Usage) -> bool:
-    if chunk.usage is None:
-        return False
-    usage.prompt_tokens = chunk.usage.prompt_tokens
-    usage.completion_tokens = chunk.usage.completion_tokens
-    return True
-
-
-def _count(messages: list[Message], written: list[str], usage: Usage) -> None:
+def _count(messages: list[Message], chunks: int, usage: Usage) -> None:
     """The server reported no usage: estimate the prompt, count the streamed chunks."""
     usage.prompt_tokens = sum(count_tokens(m["content"]) for m in messages)
-    usage.completion_tokens = len(written)
+    usage.completion_tokens = chunks
     usage.counted = True

@@ -36,8 +36,8 @@ SELECT_LOCKED = select(JOB).where(JOB.c.id == bindparam("id")).with_for_update()
 
 
 def finish_row(b: Backends, job: Job, usage: dict[str, Any] | None) -> None:
+    """What every end writes; the output is read once the terminal event is out."""
     job.finished_at = utcnow()
-    job.output = b.events.output_of(job.id)
     add_usage(job, usage)
 
 
@@ -87,6 +87,10 @@ def transition(
             view=live_fields(job),
             reopen=current.is_terminal,
         )
+        if target.is_terminal:
+            # Read only now: the channel refuses `output` events after the terminal one,
+            # so no text a client was sent can be missing from the row.
+            job.output = b.events.output_of(job_id)
         job.seq = max(job.seq, seq)
         changed = {name: getattr(job, name) for name in row if getattr(job, name) != row[name]}
         conn.execute(update(JOB).where(JOB.c.id == job_id).values(changed))

@@ -56,12 +56,17 @@ def group_commit(
         # Each claimed row's seq went up by one: the event's floor, so a Redis that lost
         # the counter still numbers the event above every seq the row has seen.
         events = [_status_event(job, job.seq - 1, {}) for job in claimed]
-        done = _completing(b, conn, ends) if ends else []
+        done = _completing(conn, ends) if ends else []
         completed = [job for job in done if isinstance(job, Job)]
         events += [_status_event(job, job.seq, {"result": job.result}) for job in completed]
         for job, seq in zip(claimed + completed, b.events.publish_many(events), strict=True):
             job.seq = max(job.seq, seq)
         if completed:
+            # Read once the terminal events are out, as base.transition does: no output
+            # event a client was sent can then be missing from the row.
+            outputs = b.events.outputs_of([job.id for job in completed])
+            for job in completed:
+                job.output = outputs.get(job.id)
             ended = [{"_id": job.id, **{n: getattr(job, n) for n in _ENDED}} for job in completed]
             conn.execute(_UPDATE_BY_ID, ended)
     for job in claimed:
@@ -120,22 +125,21 @@ def _claiming(job_ids: list[str], worker: str | None) -> Update:
     )
 
 
-def _completing(b: Backends, conn: Connection, ends: list[Completion]) -> list[Job | JobcastError]:
+def _completing(conn: Connection, ends: list[Completion]) -> list[Job | JobcastError]:
     """The rows of `ends` locked and edited as `complete` does (not yet written)."""
     ids = sorted({end.job_id for end in ends})
     rows = conn.execute(_LOCK_MANY, {"ids": ids}).mappings()
     found = {row["id"]: Job(**row) for row in rows}
-    outputs = b.events.outputs_of(ids)
     done: list[Job | JobcastError] = []
     for end in ends:
         try:
-            done.append(_completed(found.get(end.job_id), end, outputs.get(end.job_id)))
+            done.append(_completed(found.get(end.job_id), end))
         except JobcastError as refused:
             done.append(refused)
     return done
 
 
-def _completed(job: Job | None, end: Completion, output: str | None) -> Job:
+def _completed(job: Job | None, end: Completion) -> Job:
     """The row of `end`'s job completed, as `complete` edits it (not yet written)."""
     if job is None:
         raise JobNotFound(end.job_id)
@@ -143,7 +147,6 @@ def _completed(job: Job | None, end: Completion, output: str | None) -> Job:
     if job.attempts != end.attempt:
         raise StaleAttempt(f"job {job.id}: attempt {end.attempt} is over (now {job.attempts})")
     job.finished_at = job.updated_at = utcnow()
-    job.output = output
     add_usage(job, end.usage)
     job.progress, job.result, job.message = 100, end.result, COMPLETED
     job.status = JobStatus.COMPLETED

@@ -12,7 +12,13 @@ from pydantic import BaseModel, Field
 from actors.pipeline.errors import LLMError
 from actors.pipeline.structured import schema_of
 from actors.providers.base import Message
-from actors.providers.simulated import FailKind, Failures, SimulatedProvider, simulated_text
+from actors.providers.simulated import (
+    FailKind,
+    Failures,
+    SimulatedProvider,
+    simulated_text,
+    split_tokens,
+)
 
 MESSAGES: list[Message] = [{"role": "user", "content": "Name a lighthouse"}]
 
@@ -24,8 +30,9 @@ def fast(
 
 
 async def collect(provider: SimulatedProvider, messages: list[Message]) -> list[str]:
+    """The reply's tokens (the provider hands over all tokens due at once, as one delta)."""
     reply = provider.stream(messages, "simulated-1")
-    return [delta async for delta in reply]
+    return split_tokens("".join([delta async for delta in reply]))
 
 
 async def test_the_same_messages_give_the_same_text() -> None:
@@ -46,7 +53,7 @@ async def test_the_seed_changes_the_text_and_fixes_it() -> None:
 
 async def test_usage_counts_the_streamed_tokens() -> None:
     reply = fast().stream(MESSAGES, "simulated-1")
-    tokens = [delta async for delta in reply]
+    tokens = split_tokens("".join([delta async for delta in reply]))
     assert reply.usage.completion_tokens == len(tokens)
     assert reply.usage.prompt_tokens == 3
 
@@ -57,13 +64,22 @@ async def test_the_reply_length_can_be_set_in_tokens(tokens: int) -> None:
 
 
 async def test_time_to_first_token_and_rate_are_honoured() -> None:
-    provider = SimulatedProvider(ttft=0.2, tps=100)
+    provider = SimulatedProvider(ttft=0.2, tps=100, tick=0.05)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    stamps = [loop.time() - started async for _ in provider.stream(MESSAGES, "m")]
-    assert stamps[0] >= 0.2
-    # n tokens after the first take (n - 1) / tps seconds at least.
-    assert stamps[-1] - stamps[0] >= (len(stamps) - 1) / 100 - 0.01
+    arrived: list[tuple[float, int]] = []  # (seconds since the call, tokens so far)
+    reply = provider.stream(MESSAGES, "m")
+    async for _ in reply:
+        arrived.append((loop.time() - started, reply.usage.completion_tokens))
+    first = arrived[0][0]
+    assert first >= 0.2
+    # Never ahead of the model's pace: n tokens take (n - 1) / tps seconds at least.
+    for seconds, tokens in arrived:
+        assert tokens - 1 <= (seconds - first) * 100 + 1e-6
+    # All tokens due at a wake-up come together: one delta a tick, not one a token.
+    total = arrived[-1][1]
+    assert total > 30
+    assert len(arrived) <= (total / 100) / 0.05 + 2
 
 
 class Ship(BaseModel):
@@ -72,11 +88,11 @@ class Ship(BaseModel):
     ports: list[str] = Field(min_length=2, max_length=4)
 
 
-async def test_asked_for_a_schema_it_streams_valid_json_token_by_token() -> None:
+async def test_asked_for_a_schema_it_streams_valid_json() -> None:
     provider = fast()
     spec = schema_of(Ship)
-    first = [d async for d in provider.stream(MESSAGES, "m", spec)]
-    again = [d async for d in provider.stream(MESSAGES, "m", spec)]
+    first = split_tokens("".join([d async for d in provider.stream(MESSAGES, "m", spec)]))
+    again = split_tokens("".join([d async for d in provider.stream(MESSAGES, "m", spec)]))
     assert len(first) > 5
     assert first == again
     ship = spec.parse("".join(first))
