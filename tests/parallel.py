@@ -21,15 +21,16 @@ from xdist.scheduler import LoadFileScheduling
 
 BROWSER = "tests/browser/"
 
-# Slowest first, with the seconds each took alone in a full run on 2 busy cores
-# (2026-12-04). A file not listed here keeps its place after these.
+# Slowest first, with the seconds each took in `make pytest` on 2 cores (2026-12-04,
+# 3 workers). A file not listed here keeps its place after these.
 SLOWEST = (
-    "tests/e2e/test_stop_signals.py",  # ~95 s: 2 × 10 rounds of stopping real processes
-    "tests/test_bench_smoke.py",  # ~65 s: nine scenarios, each with its own processes
+    "tests/e2e/test_stop_signals.py",  # ~150 s: 2 × 10 rounds of stopping real processes
+    "tests/test_bench_smoke.py",  # ~110 s: nine scenarios, each with its own processes
+    "tests/web/test_fuzz.py",  # ~85 s
+    "tests/e2e/test_killed_workers.py",  # ~80 s
     BROWSER,
-    "tests/e2e/test_fair_share.py",
-    "tests/web/test_fuzz.py",
-    "tests/e2e/test_killed_workers.py",
+    "tests/e2e/test_fair_share.py",  # ~55 s
+    "tests/e2e/test_shutdown.py",
     "tests/e2e/test_ws_abuse.py",
 )
 
