@@ -62,8 +62,12 @@ types: $(VENV)/.installed-test
 browser:
 	@bash scripts/ensure_browser.sh
 
+# The suite in 3 pytest-xdist workers, each file (and tests/browser/ as a whole) on one
+# worker, the slowest first (tests/parallel.py). Most tests wait on subprocesses and
+# sockets, so 3 workers beat 2 on 2 cores. `make pytest PYTEST_WORKERS=0` runs it in-process.
+PYTEST_WORKERS ?= 3
 pytest: $(VENV)/.installed-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint types browser pytest
 

@@ -23,6 +23,7 @@ from store.access.apikeys import ApiKey
 from store.backends import Backends, connect
 from store.migrate import upgrade
 from store.settings import Settings
+from tests import parallel
 from tests.databases import postgres_database
 from tests.fault_fixtures import (  # noqa: F401  (fixtures of the fault tests)
     broker_env,
@@ -91,6 +92,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(parallel.Plugin(), "jobcast-parallel")
+    if is_xdist_controller(config):
+        return  # it runs no test: each worker sets up a harness of its own
     root = Path(tempfile.mkdtemp(prefix="jobcast-tests-"))
     config.stash[HARNESS] = Harness(root)
     config.stash[VHOSTS] = Vhosts()
@@ -100,6 +105,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     # A vhost takes seconds to make: start on the first ones if a selected test wants them.
     if any("rabbitmq" in item.nodeid for item in session.items):
         session.config.stash[VHOSTS].prepare()
+
+
+def is_xdist_controller(config: pytest.Config) -> bool:
+    dist: str = getattr(config.option, "dist", "no")
+    return dist != "no" and not hasattr(config, "workerinput")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -18,7 +18,8 @@ import httpx
 from bench.freeze import frozen
 
 ROOT = Path(__file__).resolve().parent.parent
-READY_TIMEOUT_S = 30.0
+# Generous: on a busy machine (xdist workers, other jobs) a start can take half a minute.
+READY_TIMEOUT_S = 60.0
 
 
 def free_port() -> int:

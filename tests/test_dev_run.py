@@ -27,7 +27,7 @@ def test_make_run_serves_jobs_and_stops_every_child_on_ctrl_c(tmp_path: Path) ->
         [sys.executable, "scripts/run.py"], cwd=ROOT, env=env, stdout=log, stderr=log
     )
     try:
-        wait_for_health(f"http://127.0.0.1:{port}", {"run": runner}, tmp_path, timeout=40)
+        wait_for_health(f"http://127.0.0.1:{port}", {"run": runner}, tmp_path, timeout=60)
         children = children_of(runner.pid)
         assert len(children) >= 3  # embedded Valkey, web, worker
         response = httpx.post(

@@ -19,6 +19,8 @@ from tests.inprocess import InProcess, settings_of
 # Owners of their own, so rows other tests write never count here.
 RUN = secrets.token_hex(4)
 CAPPED, MONTHLY, FREE = f"capped-{RUN}", f"monthly-{RUN}", f"free-{RUN}"
+# Submits no job: a job of FREE's that the session stack's worker runs adds to its ledger.
+TALLIED = f"tallied-{RUN}"
 BUDGETS = f"{CAPPED}=1/day,{MONTHLY}=5/month"
 
 
@@ -26,7 +28,9 @@ BUDGETS = f"{CAPPED}=1/day,{MONTHLY}=5/month"
 def budgeted(sqlite_url: str, redis_url: str, namespace: str) -> Iterator[InProcess]:
     from web.app import create_app
 
-    keys = {owner: f"{owner}-{secrets.token_urlsafe(24)}" for owner in (CAPPED, MONTHLY, FREE)}
+    keys = {
+        owner: f"{owner}-{secrets.token_urlsafe(24)}" for owner in (CAPPED, MONTHLY, FREE, TALLIED)
+    }
     settings = settings_of(
         sqlite_url,
         redis_url,
@@ -80,7 +84,7 @@ def test_spend_before_the_period_does_not_count(budgeted: InProcess) -> None:
 
 
 def test_usage_sums_the_owners_calls_by_type_and_model(budgeted: InProcess) -> None:
-    owner = FREE
+    owner = TALLIED
     charge(budgeted, owner, 0.25, type="chat", model="m-a", prompt_tokens=5, completion_tokens=7)
     charge(budgeted, owner, 0.5, type="chat", model="m-a", prompt_tokens=1, completion_tokens=2)
     charge(budgeted, owner, 0.125, type="generate_lore", model="m-b")
