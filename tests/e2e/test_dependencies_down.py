@@ -85,7 +85,9 @@ def test_with_the_database_away_the_api_answers_503_within_5_s(
     assert (after.status_code, after.json()["status"]) == (200, "completed")
     assert scraped.status_code == 200
     lines = scraped.text.splitlines()
-    assert {"jobcast_database_up 0", "jobcast_redis_up 1"} <= set(lines)
+    assert {"jobcast_database_up 0.0", "jobcast_redis_up 1.0"} <= set(
+        lines
+    )  # prometheus-client's format
     assert not any(line.startswith("jobcast_jobs{") for line in lines)
 
 
