@@ -22,6 +22,7 @@ from actors import JOB_TYPES
 from store import jobs
 from store.backends import Backends
 from store.errors import InvalidQuery
+from store.view import job_json
 from store.models import Job
 from web.auth import owner_of
 from web.jobs_api import backends, enqueue, live_job, submission_limits
@@ -48,7 +49,9 @@ async def retry_job(request: Request) -> JSONResponse:
     def retry() -> dict[str, Any]:
         job = _reopen(b, job_id, owner)
         enqueue(b, job)
-        return live_job(b, job)
+        # The answer is the job as the retry left it (pending), as a submit's is: a worker
+        # may already have claimed it, and its stream shows that next.
+        return job_json(job)
 
     return JSONResponse(await run_in_threadpool(retry), status_code=202)
 
