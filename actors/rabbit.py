@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from dramatiq import Broker, Message, Middleware, Worker
 from dramatiq.brokers.rabbitmq import RabbitmqBroker
 from dramatiq.worker import QUEUE_PREFETCH
+from pika.exceptions import AMQPError
 
 from actors.worker.wakeup import THREAD_TICK_MS
 
@@ -70,6 +71,17 @@ class SendingRabbitmqBroker(RabbitmqBroker):
     def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
         send = super().enqueue
         return self.senders.submit(send, message, delay=delay).result()
+
+    def check(self) -> None:
+        """Raise unless RabbitMQ answers on a sending connection (for `/health`)."""
+        self.senders.submit(self._check).result()
+
+    def _check(self) -> None:
+        try:
+            self.connection.process_data_events(time_limit=0)
+        except (AMQPError, OSError):
+            del self.connection  # the next send or check connects anew
+            raise
 
 
 def rabbitmq_broker(url: str, middleware: list[Middleware]) -> RabbitmqBroker:

@@ -1,10 +1,14 @@
-"""`GET /health`: can this web process serve, and is anyone running jobs?"""
+"""`GET /health`: can this web process serve, and is anyone running jobs?
+
+It checks the database, Redis and, when it carries the queue, RabbitMQ (`rabbitmq`).
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
+from pika.exceptions import AMQPError
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -13,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from actors.broker import broker
+from actors.rabbit import SendingRabbitmqBroker
 from store.backends import Backends
 from store.metrics import WORKER_WINDOW_S
 
@@ -33,12 +39,24 @@ def _check(b: Backends) -> dict[str, Any]:
     except RedisError as error:
         checks["redis"] = f"down: {type(error).__name__}"
         checks["workers"] = None
-    return checks
+    return checks | _queue_check()
+
+
+def _queue_check() -> dict[str, str]:
+    """RabbitMQ's state when it carries the queue (on Redis, the check above covers it)."""
+    if not isinstance(broker, SendingRabbitmqBroker):
+        return {}
+    try:
+        broker.check()
+    except (AMQPError, OSError) as error:
+        return {"rabbitmq": f"down: {type(error).__name__}"}
+    return {"rabbitmq": "ok"}
 
 
 async def health(request: Request) -> JSONResponse:
     checks = await run_in_threadpool(_check, request.app.state.backends)
-    healthy = checks["database"] == "ok" and checks["redis"] == "ok" and checks["workers"]
+    up = all(checks[name] == "ok" for name in ("database", "redis", "rabbitmq") if name in checks)
+    healthy = up and bool(checks["workers"])
     checks["status"] = "ok" if healthy else "unavailable"
     return JSONResponse(checks, status_code=200 if healthy else 503)
 
