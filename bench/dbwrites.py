@@ -36,21 +36,27 @@ def install(url: str) -> None:
     engine.dispose()
 
 
-def count(url: str) -> int:
-    """Rows inserted, updated or deleted so far in every table of jobcast's."""
+def count(url: str, without: tuple[str, ...] = ()) -> int:
+    """Rows inserted, updated or deleted so far in jobcast's tables, but those `without`."""
+    return sum(n for table, n in by_table(url).items() if table not in without)
+
+
+def by_table(url: str) -> dict[str, int]:
+    """Rows inserted, updated or deleted so far in each of jobcast's tables."""
     if url.startswith("sqlite"):
         engine = create_engine(url)
         with engine.connect() as conn:
-            total = conn.execute(text("SELECT count(*) FROM bench_writes")).scalar_one()
+            rows = conn.execute(text("SELECT tbl, count(*) FROM bench_writes GROUP BY tbl"))
+            counts = {str(table): int(n) for table, n in rows}
         engine.dispose()
-        return int(total)
+        return counts
     time.sleep(0.5)  # backends that just exited flush their statistics
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain) as conn:
         conn.execute("SELECT pg_stat_clear_snapshot()")
-        row = conn.execute(
-            "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) "
+        stats = conn.execute(
+            "SELECT relname, n_tup_ins + n_tup_upd + n_tup_del "
             "FROM pg_stat_user_tables WHERE relname <> ALL(%s)",
             (list(IGNORED),),
-        ).fetchone()
-    return int(row[0]) if row else 0
+        ).fetchall()
+    return {str(table): int(n) for table, n in stats}
