@@ -122,17 +122,9 @@ class Publishing:
         self.ttl = ttl
         self.log_size = log_size
 
-    def _call(
-        self,
-        job_id: str,
-        kind: EventKind,
-        payload: dict[str, Any],
-        attempt: int,
-        floor: int,
-        view: dict[str, Any] | None,
-        reopen: bool,
-    ) -> tuple[list[str], list[str | int]]:
-        return self._keys(job_id), self._args(job_id, kind, payload, attempt, floor, view, reopen)
+    def _call(self, event: Publish) -> tuple[list[str], list[str | int]]:
+        """The KEYS and ARGV of `event`'s script call."""
+        return self._keys(event.job_id), self._args(*event)
 
     def _keys(self, job_id: str) -> list[str]:
         return [*self.keys.job_keys(job_id), self.keys.channel(job_id), self.keys.status_changes]
@@ -190,16 +182,13 @@ class EventChannel(Publishing):
         `floor` is the last seq the caller knows of (from the database), so numbering
         continues upwards even if Redis lost the counter.
         """
-        keys, args = self._call(job_id, kind, payload, attempt, floor, view, reopen)
+        keys, args = self._call(Publish(job_id, kind, payload, attempt, floor, view, reopen))
         return int(self._script(keys=keys, args=args))
 
     def publish_many(self, events: list[Publish]) -> list[int]:
         """`publish` each of `events` in one pipeline (one round trip); their seqs in order.
         Each script call stays atomic on its own, so the guarantees are `publish`'s."""
-        calls = [
-            self._call(e.job_id, e.kind, e.payload, e.attempt, e.floor, e.view, e.reopen)
-            for e in events
-        ]
+        calls = [self._call(event) for event in events]
         replies = self._evalsha(calls)
         missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
         if missing:  # Redis restarted, or its scripts were flushed: those did not run
