@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from store.migrate import upgrade
+from tests.openai_server import OpenAIServer
 from tests.stack import Stack, start_stack
 
 # As fast as the session stack: tests wait on events, not on a slow stand-in model.
@@ -20,6 +21,21 @@ FAST_DEFAULTS = {
     "JOBCAST_SIM_TPS": "150",
     "JOBCAST_WORKER_HEARTBEAT": "1",
 }
+
+
+LOOPBACK_KEY = "sk-e2e-Loopback-0123456789abcdef"
+
+
+def loopback_model(
+    server: OpenAIServer, model: str = "loop-default", key: str = LOOPBACK_KEY
+) -> dict[str, str]:
+    """Settings for workers on the openai provider, served by the tests' loopback server."""
+    return {
+        "JOBCAST_LLM": "openai",
+        "OPENAI_BASE_URL": server.url,
+        "OPENAI_API_KEY": key,
+        "JOBCAST_MODEL": model,
+    }
 
 
 def _prepare(name: str, redis_url: str, namespace: str, root: Path) -> tuple[dict[str, str], Path]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.follow import run_job
-from tests.e2e.stacks import start_own_stack
+from tests.e2e.stacks import loopback_model, start_own_stack
 from tests.openai_server import Fail, OpenAIServer, Stream
 from tests.stack import Stack
 
@@ -23,21 +23,11 @@ TEXT = " ".join(f"word{n}" for n in range(40))
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[OpenAIServer]:
-    running = OpenAIServer().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def openai_stack(
     server: OpenAIServer, redis_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     env = {
-        "JOBCAST_LLM": "openai",
-        "OPENAI_BASE_URL": server.url,
-        "OPENAI_API_KEY": API_KEY,
-        "JOBCAST_MODEL": "loop-default",
+        **loopback_model(server, key=API_KEY),
         "JOBCAST_MODEL_SMALL": "loop-small",
         "JOBCAST_MODEL_LARGE": "loop-large",
     }

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.follow import Finished, run_job
-from tests.e2e.stacks import start_own_stack
+from tests.e2e.stacks import loopback_model, start_own_stack
 from tests.openai_server import OpenAIServer, Stream
 from tests.stack import Stack
 
@@ -28,21 +28,11 @@ WAITING = ("Waiting for model capacity", "waiting_for_model")
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[OpenAIServer]:
-    running = OpenAIServer().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def limited_stack(
     server: OpenAIServer, redis_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     env = {
-        "JOBCAST_LLM": "openai",
-        "OPENAI_BASE_URL": server.url,
-        "OPENAI_API_KEY": "sk-limits-Loopback-0123456789",
-        "JOBCAST_MODEL": "loop-limited",
+        **loopback_model(server, "loop-limited", key="sk-limits-Loopback-0123456789"),
         "JOBCAST_LIMITS": f"openai:loop-limited=tpm:{JOBCAST_TPM},reply:40",
         "JOBCAST_LIMIT_WINDOW": str(WINDOW_S),
     }

@@ -20,7 +20,7 @@ from actors.jobtypes.personas import batches
 from store.models import ResultPersona
 from tests.client import connect, get_job, read_all
 from tests.e2e.follow import run_job
-from tests.e2e.stacks import start_own_stack
+from tests.e2e.stacks import loopback_model, start_own_stack
 from tests.openai_server import Fail, OpenAIServer, Stream
 from tests.stack import Stack
 
@@ -29,21 +29,11 @@ FAILING = {3, 8, 13, 18, 23}  # 5 of the 25 batches: 20 %
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[OpenAIServer]:
-    running = OpenAIServer().start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def loop_stack(
     server: OpenAIServer, redis_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     env = {
-        "JOBCAST_LLM": "openai",
-        "OPENAI_BASE_URL": server.url,
-        "OPENAI_API_KEY": "sk-e2e-Loopback-0123456789abcdef",
-        "JOBCAST_MODEL": "loop-default",
+        **loopback_model(server),
     }
     root = Path(tmp_path_factory.mktemp("retry-items"))
     running = start_own_stack("retryitems", redis_url, namespace, root, env)
