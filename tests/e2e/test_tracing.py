@@ -13,32 +13,22 @@ from typing import Any
 
 import pytest
 
-from store.migrate import upgrade
 from tests.client import connect, read_all, submit
-from tests.conftest import Harness
-from tests.stack import Stack, start_stack
+from tests.e2e.stacks import start_own_stack
+from tests.stack import Stack
 
 Span = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
 def traced(
-    harness: Harness, redis_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory
+    redis_url: str, namespace: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     """A stack whose processes print their spans; its own database and key namespace,
     so no other stack's worker takes its jobs."""
-    database_url = f"sqlite:///{harness.root / 'traced.db'}"
-    upgrade(database_url)
-    env = {
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "JOBCAST_REDIS_NAMESPACE": f"{namespace}:traced",
-        "JOBCAST_LLM": "simulated",
-        "JOBCAST_SIM_TTFT": "0.01",
-        "JOBCAST_SIM_TPS": "500",
-        "JOBCAST_OTEL": "console",
-    }
-    running = start_stack(env, tmp_path_factory.mktemp("traced-logs"))
+    env = {"JOBCAST_SIM_TTFT": "0.01", "JOBCAST_SIM_TPS": "500", "JOBCAST_OTEL": "console"}
+    root = Path(tmp_path_factory.mktemp("traced"))
+    running = start_own_stack("traced", redis_url, namespace, root, env)
     yield running
     running.stop()
 
