@@ -22,8 +22,8 @@ from actors import JOB_TYPES
 from store import jobs
 from store.backends import Backends
 from store.errors import InvalidQuery
-from store.view import job_json
 from store.models import Job
+from store.view import job_json
 from web.auth import owner_of
 from web.jobs_api import backends, enqueue, live_job, submission_limits
 
