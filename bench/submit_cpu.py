@@ -66,7 +66,9 @@ def main() -> None:
         spy = None
         if args.py_spy:
             command = [args.py_spy, "record", "--gil", "-p", str(server.pid)]
-            spy = subprocess.Popen([*command, "-o", args.profile, "-r", "250"])
+            # Collapsed stacks (one line each) for a .txt file, else a flame graph.
+            kind = ["--format", "raw"] if args.profile.endswith(".txt") else []
+            spy = subprocess.Popen([*command, *kind, "-o", args.profile, "-r", "250"])
             time.sleep(1)
         cpu_before, start = cpu_seconds(server.pid), time.perf_counter()
         latencies, refused = asyncio.run(_closed_loop(server.port, args.count, args.connections))
