@@ -13,6 +13,9 @@ class Sizes:
     )  # fmt: skip
     s1_step_s: float = 2.0
     s1_pause_s: float = 0.5
+    # S1: the warm-up pass every server gets before its ladder (rates, seconds each).
+    s1_warmup_rates: tuple[float, ...] = (100, 200)
+    s1_warmup_s: float = 2.0
     # S2: jobs, one at a time, each after a random idle time within this range (s).
     s2_jobs: int = 30
     s2_idle_s: tuple[float, float] = (0.25, 0.5)
@@ -63,6 +66,8 @@ SMOKE = replace(
     s1_rates=(20, 40),
     s1_step_s=0.5,
     s1_pause_s=0.1,
+    s1_warmup_rates=(20,),
+    s1_warmup_s=0.5,
     s2_jobs=3,
     s2_idle_s=(0.05, 0.1),
     s2_idle_cost_s=0.3,

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from store import tracing
 from store.access import apikeys
 from store.access.quota import Quotas, SubmissionLimits
-from store.backends import connect
+from store.backends import async_redis_client, connect
 from store.logs import configure as configure_logging
 from store.settings import Settings, settings_or_exit
 from store.settings_values import redact_url
@@ -38,6 +38,7 @@ from web import (
 from web.connections import ConnectionCap
 from web.dependencies import CheckDependencies
 from web.errors import HANDLERS
+from web.key_token import ChangeToken
 from web.keyring import Keyring
 from web.middleware import middleware
 from web.openapi import openapi_document
@@ -68,6 +69,8 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             await guards.stop()
+            if app.state.keyring.token is not None:
+                await app.state.keyring.token.close()
             await app.state.hub.stop()
             app.state.backends.redis.close()
             app.state.backends.engine.dispose()
@@ -101,7 +104,11 @@ def start_guards(app: Starlette, settings: Settings) -> ConnectionCap:
     """Keys, submission limits and the WebSocket gate; returns what must be stopped."""
     b = app.state.backends
     quotas = Quotas(b)
-    app.state.keyring = Keyring(b, settings.api_key_pairs)
+    assert settings.redis_url is not None
+    # One GET in flight at a time (web/key_token.py): two connections are plenty.
+    redis = async_redis_client(settings.redis_url, "jobcast-web-keys", pool_size=2)
+    token = ChangeToken(redis, b.keys.api_keys_version)
+    app.state.keyring = Keyring(b, settings.api_key_pairs, token)
     app.state.admin_owners = settings.admin_owner_set  # who may read GET /debug
     app.state.submission_limits = SubmissionLimits(
         quotas,

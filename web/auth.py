@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
@@ -67,7 +66,7 @@ class RequireKey:
         header = Headers(scope=scope).get("authorization")
         key = bearer_key(header)
         try:
-            owner = await run_in_threadpool(keyring.owner_for, key)
+            owner = await keyring.check(key)
         except INFRASTRUCTURE_ERRORS as error:
             log.warning("cannot check API keys: %s", type(error).__name__)
             response = render(Unavailable("cannot check API keys; try again"))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocket
 
 from store.errors import ForbiddenOrigin
@@ -73,7 +72,7 @@ async def accept(ws: WebSocket, keyring: Keyring) -> str:
     await ws.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     keys = [p[len(KEY_SUBPROTOCOL) :] for p in offered if p.startswith(KEY_SUBPROTOCOL)]
     key = keys[0] if keys else bearer_key(ws.headers.get("authorization"))
-    owner = await run_in_threadpool(keyring.owner_for, key)
+    owner = await keyring.check(key)
     if owner is None:
         reason = "an API key is required" if key is None else "invalid API key"
         raise Refused(CLOSE_UNAUTHORIZED, reason)

@@ -9,6 +9,9 @@ Within a group:
 - the active-job cap is counted once per owner, in the transaction, and each accepted
   submission of that owner counts against the ones after it, as if each had committed
   before the next one counted;
+- the rate takes the tokens of all its submissions in one Redis call, all or none; when
+  an owner's bucket cannot give all of its, the group is judged again one by one, each
+  submission taking its own token, as it would alone;
 - a key used twice names one job: the first use creates it, the second is its replay (or
   KeyReused, for a different request);
 - a concurrent request elsewhere that committed one of the group's keys first fails the
@@ -44,6 +47,8 @@ class _Group:
     fields: list[dict[str, Any]] = field(default_factory=list)
     active: dict[str, int] = field(default_factory=dict)  # owner → counted + taken in
     keys: dict[tuple[str, str], tuple[int, str]] = field(default_factory=dict)  # → (index, fp)
+    # When set, the rate's tokens are taken once for the group: the owner of each one due.
+    tokens: list[str] | None = None
 
 
 def submit_group(
@@ -65,20 +70,30 @@ def submit_group(
 
 
 def _once(b: Backends, group: list[Submission], limits: SubmissionLimits | None) -> list[Outcome]:
-    judged = _Group(limits)
-    decisions: list[int | Outcome] = []  # an index: a job created by this group
     with Session(b.engine, expire_on_commit=False) as session, session.begin():
-        for s in group:
-            try:
-                decisions.append(_judge(session, judged, s))
-            except ApiError as error:
-                decisions.append(error)
+        judged, decisions = _judge_all(session, group, _Group(limits, tokens=[]))
+        if limits is not None and judged.tokens and not limits.take_tokens(judged.tokens):
+            # Some owner is out of tokens: who is refused depends on the order, so each
+            # submission takes its own, as alone (nothing was written yet).
+            judged, decisions = _judge_all(session, group, _Group(limits))
         created = jobs.create_many(session, judged.fields) if judged.fields else []
         named = [(owner, key, created[i].id, fp) for (owner, key), (i, fp) in judged.keys.items()]
         if named:
             idempotency.remember_many(session, named)
     firsts = _firsts(decisions)
     return [_outcome(d, created, first) for d, first in zip(decisions, firsts, strict=True)]
+
+
+def _judge_all(
+    session: Session, group: list[Submission], judged: _Group
+) -> tuple[_Group, list[int | Outcome]]:
+    decisions: list[int | Outcome] = []  # an index: a job created by this group
+    for s in group:
+        try:
+            decisions.append(_judge(session, judged, s))
+        except ApiError as error:
+            decisions.append(error)
+    return judged, decisions
 
 
 def _firsts(decisions: list[int | Outcome]) -> list[bool]:

@@ -57,6 +57,33 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / per_ms) + 1000)
 return 0
 """
 
+# The same buckets, one token for each of many submissions (a group commit's) in one call.
+# KEYS: the bucket of each submission in order (an owner's repeats). ARGV: as _TAKE.
+# All or nothing: returns 0 when every submission got its token, else 1 and takes none.
+_TAKE_ALL = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local capacity = tonumber(ARGV[1])
+local per_ms = tonumber(ARGV[2])
+local left = {}
+for _, key in ipairs(KEYS) do
+  if left[key] == nil then
+    local tokens = tonumber(redis.call('HGET', key, 'tokens') or capacity)
+    local at = tonumber(redis.call('HGET', key, 'at') or now)
+    left[key] = math.min(capacity, tokens + math.max(0, now - at) * per_ms)
+  end
+  if left[key] < 1 then
+    return 1
+  end
+  left[key] = left[key] - 1
+end
+for key, tokens in pairs(left) do
+  redis.call('HSET', key, 'tokens', tostring(tokens), 'at', now)
+  redis.call('PEXPIRE', key, math.ceil(capacity / per_ms) + 1000)
+end
+return 0
+"""
+
 # KEYS: leases. ARGV: lease id, cap, lease ms. Returns 1 when the lease was granted.
 _ACQUIRE = """
 local t = redis.call('TIME')
@@ -84,6 +111,7 @@ class Quotas:
     def __init__(self, b: Backends) -> None:
         self.b = b
         self._take = b.redis.register_script(_TAKE)
+        self._take_all = b.redis.register_script(_TAKE_ALL)
         self._acquire = b.redis.register_script(_ACQUIRE)
         self._renew = b.redis.register_script(_RENEW)
 
@@ -92,6 +120,11 @@ class Quotas:
         keys = [self.b.keys.submit_bucket(owner)]
         wait_ms = int(self._take(keys=keys, args=[burst, per_minute / 60_000]))
         return wait_ms / 1000
+
+    def take_submissions(self, owners: list[str], per_minute: int, burst: int) -> bool:
+        """One token for each submission of `owners` (in order), or none: False then."""
+        keys = [self.b.keys.submit_bucket(owner) for owner in owners]
+        return int(self._take_all(keys=keys, args=[burst, per_minute / 60_000])) == 0
 
     def active_jobs(self, owner: str, up_to: int, session: Session | None = None) -> int:
         """The owner's unfinished jobs, counted up to `up_to` (the cap): no further.
@@ -139,7 +172,12 @@ class SubmissionLimits:
     budgets: Budgets | None = None  # spend per period, checked against the usage ledger
 
     def check(
-        self, owner: str, session: Session | None = None, jobs: int = 1, active: int | None = None
+        self,
+        owner: str,
+        session: Session | None = None,
+        jobs: int = 1,
+        active: int | None = None,
+        take_token: bool = True,
     ) -> None:
         """Raise RateLimited (or BudgetExhausted), or take one submission token (blocking:
         Redis, database).
@@ -148,7 +186,8 @@ class SubmissionLimits:
         costs no connection of its own. `jobs` is how many this submission adds (a batch
         adds many, and takes one token: the rate counts requests). `active`, when given,
         is the owner's unfinished jobs as the caller counted them (`count_active`) plus
-        those it has taken in since: a group commit counts once per owner.
+        those it has taken in since: a group commit counts once per owner. Without
+        `take_token` the rate is left to the caller (`take_tokens`, once for a group).
         """
         if jobs > self.max_active:
             raise TooManyActiveJobs(
@@ -167,6 +206,10 @@ class SubmissionLimits:
             )
         if self.budgets:
             self._check_budget(owner, self.budgets, session)
+        if take_token:
+            self._take_token(owner)
+
+    def _take_token(self, owner: str) -> None:
         try:
             wait = self.quotas.take_submission(owner, self.per_minute, self.burst)
         except RedisError as error:
@@ -179,6 +222,15 @@ class SubmissionLimits:
                 f"more than {self.per_minute} submissions a minute; try again shortly",
                 max(1, math.ceil(wait)),
             )
+
+    def take_tokens(self, owners: list[str]) -> bool:
+        """One submission token for each of `owners` (in order), all or none: False when
+        some owner's bucket cannot give all of its; then none is taken."""
+        try:
+            return self.quotas.take_submissions(owners, self.per_minute, self.burst)
+        except RedisError as error:
+            log.warning("submission rate not checked, Redis unavailable: %s", error)
+            return True  # as in check(): the row is the record, the cap still bounds
 
     def count_active(self, owner: str, session: Session) -> int:
         """The owner's unfinished jobs, counted as far as the cap matters (one past it)."""

@@ -13,7 +13,7 @@ from store.access.group_commit import submit_group
 from store.access.quota import Quotas, SubmissionLimits
 from store.access.submissions import Submission, submit
 from store.backends import Backends
-from store.errors import KeyReused, TooManyActiveJobs, UnknownParent
+from store.errors import KeyReused, RateLimited, TooManyActiveJobs, UnknownParent
 from store.models import Job
 
 
@@ -50,6 +50,21 @@ def test_the_submission_over_the_cap_is_refused_and_the_others_land(backends: Ba
     assert [isinstance(o, tuple) for o in outcomes] == [True, True, True, False, True]
     assert sorted(job.params["prompt"] for job in rows_of(backends, who)) == ["a", "before", "c"]
     assert sorted(job.params["prompt"] for job in rows_of(backends, other)) == ["b", "e"]
+
+
+def test_the_rate_refuses_in_order_once_the_owner_is_out_of_tokens(backends: Backends) -> None:
+    who, other = owner(), owner()
+    limits = SubmissionLimits(Quotas(backends), per_minute=6, burst=3, max_active=100)
+    submit(backends, chat(who, "before"), limits)  # one token spent: two left
+    group = [chat(who, "a"), chat(other, "b"), chat(who, "c"), chat(who, "d"), chat(other, "e")]
+    outcomes = submit_group(backends, group, limits)
+    assert isinstance(outcomes[3], RateLimited)  # the owner's fourth token this minute
+    assert outcomes[3].retry_after is not None and 9 <= outcomes[3].retry_after <= 10
+    assert [isinstance(o, tuple) for o in outcomes] == [True, True, True, False, True]
+    assert sorted(job.params["prompt"] for job in rows_of(backends, who)) == ["a", "before", "c"]
+    # Both owners' tokens were taken, one each, as alone: none left for either now.
+    assert isinstance(submit_group(backends, [chat(who)], limits)[0], RateLimited)
+    assert not isinstance(submit_group(backends, [chat(other)], limits)[0], Exception)
 
 
 def test_a_key_used_twice_in_a_group_names_one_job(backends: Backends) -> None:

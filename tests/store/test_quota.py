@@ -31,6 +31,14 @@ def test_tokens_come_back_at_the_rate(backends: Backends) -> None:
     assert quotas.take_submission(who, per_minute=600, burst=1) == 0.0
 
 
+def test_a_group_takes_every_token_or_none(backends: Backends) -> None:
+    quotas, who, other = Quotas(backends), owner(), owner()
+    assert quotas.take_submissions([who, other, who], per_minute=6, burst=2)
+    assert not quotas.take_submissions([other, who], per_minute=6, burst=2)  # who: none left
+    assert quotas.take_submission(other, per_minute=6, burst=2) == 0.0  # other kept its last
+    assert quotas.take_submission(other, per_minute=6, burst=2) > 0
+
+
 def test_active_jobs_are_the_pending_running_and_retrying_ones(backends: Backends) -> None:
     quotas, who = Quotas(backends), owner()
     made = [jobs.create(backends, type="chat", params={"prompt": "x"}, owner=who) for _ in range(3)]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from store.access import apikeys
-from store.backends import Backends
+from store.backends import Backends, async_redis_client
+from web.key_token import ChangeToken
 from web.keyring import ANONYMOUS, Keyring
 
 pytestmark = pytest.mark.parametrize("key_backends", ["sqlite", "postgres"], indirect=True)
@@ -44,3 +47,21 @@ def test_environment_keys_need_no_database(b: Backends) -> None:
     assert keyring.owner_for("erin-key-0123456789") == "erin"
     assert keyring.owner_for("erin-key-012345678") is None
     assert keyring.owner_for(None) is None
+
+
+async def test_from_the_event_loop_a_change_counts_from_the_next_request_too(
+    b: Backends, redis_url: str
+) -> None:
+    token = ChangeToken(async_redis_client(redis_url, "jobcast-test"), b.keys.api_keys_version)
+    keyring = Keyring(b, [], token)
+    try:
+        assert await keyring.check(None) == ANONYMOUS
+        row, key = apikeys.create(b, "grace")
+        assert await keyring.check(None) is None
+        answers = await asyncio.gather(*(keyring.check(key) for _ in range(20)))
+        assert answers == ["grace"] * 20  # many at once share the token's reads
+        assert keyring.cached(key, await token.read()) == (True, "grace")  # from memory now
+        apikeys.revoke(b, row.id)
+        assert await keyring.check(key) is None
+    finally:
+        await token.close()
