@@ -182,3 +182,13 @@ async def test_progress_is_copied_to_the_row_at_a_bounded_rate(
     await reporter.persist()
     row = jobs.get(backends, job_id)
     assert (row.progress, row.message, row.seq) == (20, "second", reporter.last_seq)
+
+
+def test_progress_is_copied_only_to_the_current_attempt_and_never_back(backends: Backends) -> None:
+    job_id = new_job(backends)
+    jobs.claim(backends, job_id)
+    jobs.save_progress(backends, job_id, 1, 40, "Halfway", "answer", 5)
+    jobs.save_progress(backends, job_id, 1, 10, "Older", None, 4)  # an older seq: skipped
+    jobs.save_progress(backends, job_id, 2, 90, "Other", None, 9)  # not the attempt: skipped
+    job = jobs.get(backends, job_id)
+    assert (job.progress, job.message, job.stage, job.seq) == (40, "Halfway", "answer", 5)
