@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -19,8 +19,10 @@ from store.models import LedgerEntry
 
 
 def record(b: Backends, entry: LedgerEntry) -> None:
-    with Session(b.engine) as session, session.begin():
-        session.add(entry)
+    # A Core INSERT: one per model call, and the ORM's unit of work cost several times
+    # the statement (docs/PERFORMANCE.md, S6/S7 2026-12-05).
+    with b.engine.begin() as connection:
+        connection.execute(insert(LedgerEntry), entry.model_dump(exclude={"id"}))
 
 
 def spent(session: Session, owner: str, since: datetime) -> float:

@@ -143,6 +143,7 @@ class Capacity:
         self.provider = provider
         self.limits = limits  # by model name, for this provider
         self.window_ms = round(window_s * 1000)
+        self._pause_reads: dict[str, asyncio.Future[int]] = {}
 
     def model_keys(self, model: str) -> tuple[str, str, str]:
         k, p = self.keys, self.provider
@@ -181,8 +182,7 @@ class Capacity:
     async def _try(self, model: str, call_id: str, cost: int) -> int:
         limits = self.limits.get(model)
         if limits is None:  # no log to keep: only a pause holds the call back
-            paused: int = await self.redis.pttl(self.model_keys(model)[2])
-            return max(paused, 0)
+            return await self._pause_left(model)
         rpm = _per_window(limits.rpm, self.window_ms)
         tpm = _per_window(limits.tpm, self.window_ms)
         if tpm:
@@ -190,6 +190,21 @@ class Capacity:
         args = (self.window_ms, rpm, tpm, call_id, cost)
         wait: int = await self.redis.eval(_RESERVE, 3, *self.model_keys(model), *args)
         return wait
+
+    async def _pause_left(self, model: str) -> int:
+        """Milliseconds left of the model's pause (0: none).
+
+        Calls that ask while a read is in flight share it: when hundreds of jobs start
+        at once, one PTTL answers them all instead of hundreds queued on the client's
+        few connections (docs/PERFORMANCE.md, S6/S7 2026-12-05).
+        """
+        read = self._pause_reads.get(model)
+        if read is None:
+            read = asyncio.ensure_future(self.redis.pttl(self.model_keys(model)[2]))
+            self._pause_reads[model] = read
+            read.add_done_callback(lambda _: self._pause_reads.pop(model, None))
+        paused: int = await asyncio.shield(read)  # a caller's cancel leaves the others' read
+        return max(paused, 0)
 
     def _expected_tokens(self, model: str, messages: list[Message]) -> int:
         limits = self.limits.get(model, ModelLimits())
