@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -137,7 +138,7 @@ def _build() -> Runtime:
     backoff = Backoff(settings.retry_base_s, settings.retry_max_s)
     llm = llm_setup(settings)
     limits = {m: lim for (p, m), lim in settings.model_limits.items() if p == llm.provider.name}
-    return Runtime(
+    built = Runtime(
         backends,
         llm,
         redis_url,
@@ -148,3 +149,7 @@ def _build() -> Runtime:
         limit_window_s=settings.limit_window_s,
         budgets=settings.budget_table,
     )
+    # The modules and what was just built live as long as the process: out of the
+    # collector's sight, a full collection scans only what jobs allocate (as web/app.py).
+    gc.freeze()
+    return built
