@@ -8,12 +8,12 @@ process in its lifespan (web/dependencies.py).
 
 The web process imports only `JOB_TYPES` (with `JobType`, the type of its entries),
 `send_job`, `send_jobs` (with `SEND_ERRORS`, what a failed send raises, Redis or
-RabbitMQ) and `QUEUES` from here, never a submodule (tests/test_invariants.py holds it to
-that).
+RabbitMQ), `QUEUES` and `queue_health` (RabbitMQ's state, for `/health`) from here,
+never a submodule (tests/test_invariants.py holds it to that).
 """
 
 from actors import jobtypes
-from actors.broker import SEND_ERRORS, broker
+from actors.broker import SEND_ERRORS, broker, queue_health
 from actors.registry import JOB_TYPES, JobType
 from actors.worker.job_modules import load as _load_job_modules
 from actors.worker.run import run_job, send_job, send_jobs
@@ -29,6 +29,7 @@ __all__ = [
     "JobType",
     "broker",
     "jobtypes",
+    "queue_health",
     "run_job",
     "send_job",
     "send_jobs",

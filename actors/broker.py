@@ -24,9 +24,10 @@ from dramatiq.middleware import (
     ShutdownNotifications,
     TimeLimit,
 )
+from pika.exceptions import AMQPError
 from redis import Redis, RedisError
 
-from actors.rabbit import rabbitmq_broker
+from actors.rabbit import SendingRabbitmqBroker, rabbitmq_broker
 from actors.worker.cancel_watch import CancelWatch
 from actors.worker.exposition import WorkerMetrics
 from actors.worker.heartbeat import WorkerHeartbeat
@@ -103,3 +104,15 @@ def _middleware(settings: Settings, redis_url: str, keys: Keys, client: Redis) -
 
 
 broker = build_broker(settings_or_exit())
+
+
+def queue_health() -> dict[str, str]:
+    """For `/health`: RabbitMQ's state when it carries the queue (`{}` on Redis, whose
+    state the web checks itself)."""
+    if not isinstance(broker, SendingRabbitmqBroker):
+        return {}
+    try:
+        broker.check()
+    except (AMQPError, OSError) as error:
+        return {"rabbitmq": f"down: {type(error).__name__}"}
+    return {"rabbitmq": "ok"}

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pika.exceptions import AMQPError
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,8 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from actors.broker import broker
-from actors.rabbit import SendingRabbitmqBroker
+from actors import queue_health
 from store.backends import Backends
 from store.metrics import WORKER_WINDOW_S
 
@@ -39,18 +37,7 @@ def _check(b: Backends) -> dict[str, Any]:
     except RedisError as error:
         checks["redis"] = f"down: {type(error).__name__}"
         checks["workers"] = None
-    return checks | _queue_check()
-
-
-def _queue_check() -> dict[str, str]:
-    """RabbitMQ's state when it carries the queue (on Redis, the check above covers it)."""
-    if not isinstance(broker, SendingRabbitmqBroker):
-        return {}
-    try:
-        broker.check()
-    except (AMQPError, OSError) as error:
-        return {"rabbitmq": f"down: {type(error).__name__}"}
-    return {"rabbitmq": "ok"}
+    return checks | queue_health()
 
 
 async def health(request: Request) -> JSONResponse:
