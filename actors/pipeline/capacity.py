@@ -35,6 +35,7 @@ from redis.exceptions import RedisError
 from actors.providers.base import Message, Usage, count_tokens
 from store.keys import Keys
 from store.model_limits import ModelLimits
+from store.shared_read import SharedRead
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ class Capacity:
         self.provider = provider
         self.limits = limits  # by model name, for this provider
         self.window_ms = round(window_s * 1000)
-        self._pause_reads: dict[str, asyncio.Future[int]] = {}
+        self._pause_reads: dict[str, SharedRead[int]] = {}
 
     def model_keys(self, model: str) -> tuple[str, str, str]:
         k, p = self.keys, self.provider
@@ -194,17 +195,15 @@ class Capacity:
     async def _pause_left(self, model: str) -> int:
         """Milliseconds left of the model's pause (0: none).
 
-        Calls that ask while a read is in flight share it: when hundreds of jobs start
-        at once, one PTTL answers them all instead of hundreds queued on the client's
-        few connections (docs/PERFORMANCE.md, S6/S7 2026-12-05).
+        Calls that ask together share one PTTL (store/shared_read.py): when hundreds of
+        jobs start at once, one read answers them instead of hundreds queued on the
+        client's few connections (docs/PERFORMANCE.md, S6/S7 2026-12-05).
         """
         read = self._pause_reads.get(model)
         if read is None:
-            read = asyncio.ensure_future(self.redis.pttl(self.model_keys(model)[2]))
-            self._pause_reads[model] = read
-            read.add_done_callback(lambda _: self._pause_reads.pop(model, None))
-        paused: int = await asyncio.shield(read)  # a caller's cancel leaves the others' read
-        return max(paused, 0)
+            key = self.model_keys(model)[2]
+            read = self._pause_reads[model] = SharedRead(lambda: self.redis.pttl(key))
+        return max(await read(), 0)
 
     def _expected_tokens(self, model: str, messages: list[Message]) -> int:
         limits = self.limits.get(model, ModelLimits())
